@@ -1,0 +1,52 @@
+# evaluator-cert: `make run` sets up and serves the app; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+PYTEST_ARGS ?=
+
+.PHONY: install dev run serve test lint format bench bench-quick clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+dev: $(VENV)/.dev-installed
+
+## Set up the SQLite database with demo content and accounts, then serve on http://localhost:$(PORT)
+run: install
+	$(PY) -m evaluator_cert seed-demo
+	$(MAKE) --no-print-directory serve
+
+serve: install
+	$(VENV)/bin/streamlit run asgi.py --server.port $(PORT) --server.headless true
+
+## The whole suite (unit, integration on SQLite and PostgreSQL if configured, AppTest, browser)
+test: dev
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: dev
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: dev
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+bench-quick: dev
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f --quick || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

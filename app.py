@@ -1,0 +1,84 @@
+"""evaluator-cert: each role sees its own pages; every page checks the role again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from evaluator_cert.ui import state
+from evaluator_cert.ui.errors import show_error
+
+PAGES = Path(__file__).parent / "pages"
+
+# role -> sections of (file, title, icon); None is the anonymous visitor.
+ROLE_PAGES: dict[str | None, dict[str, list[tuple[str, str, str]]]] = {
+    None: {
+        "": [
+            ("login.py", "Log in", ":material/login:"),
+            ("verify.py", "Verify a credential", ":material/verified:"),
+        ],
+    },
+    "trainee": {
+        "Learn": [
+            ("home.py", "Home", ":material/home:"),
+        ],
+        "Account": [
+            ("account.py", "Account", ":material/person:"),
+            ("verify.py", "Verify a credential", ":material/verified:"),
+        ],
+    },
+    "instructor": {
+        "Account": [
+            ("account.py", "Account", ":material/person:"),
+            ("verify.py", "Verify a credential", ":material/verified:"),
+        ],
+    },
+    "admin": {
+        "Administration": [
+            ("admin_users.py", "Users", ":material/group:"),
+            ("admin_audit.py", "Audit log", ":material/policy:"),
+        ],
+        "Account": [
+            ("account.py", "Account", ":material/person:"),
+            ("verify.py", "Verify a credential", ":material/verified:"),
+        ],
+    },
+}
+
+
+def navigation_for(role: str | None) -> dict[str, list[st.Page]]:
+    return {
+        section: [st.Page(PAGES / file, title=title, icon=icon) for file, title, icon in pages]
+        for section, pages in ROLE_PAGES[role].items()
+    }
+
+
+st.set_page_config(page_title="evaluator-cert", page_icon=":material/verified:", layout="wide")
+
+try:
+    ctx = state.app()
+    actor = state.current_actor()
+except Exception as exc:  # database down or data folder unusable: one sentence, no traceback
+    show_error(exc)
+    st.stop()
+
+if ctx.is_demo():
+    st.warning(
+        "Demo mode: sample content and demo accounts. Do not use these passwords elsewhere.",
+        icon=":material/science:",
+    )
+
+if actor is not None:
+    with st.sidebar:
+        st.caption(f"Signed in as **{actor.display_name}** ({actor.role})")
+        if st.button("Log out", icon=":material/logout:", key="logout"):
+            state.log_out()
+            st.html(
+                "<script>window.location.href = '/auth/logout';</script>",
+                unsafe_allow_javascript=True,
+            )
+            st.stop()
+
+page = st.navigation(navigation_for(actor.role if actor else None), position="sidebar")
+page.run()

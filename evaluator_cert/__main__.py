@@ -1,0 +1,5 @@
+import sys
+
+from evaluator_cert.cli import main
+
+sys.exit(main())

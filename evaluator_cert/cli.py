@@ -1,0 +1,196 @@
+"""``python -m evaluator_cert``: admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+from evaluator_cert.config import ConfigError, Settings, get_settings
+from evaluator_cert.db.engine import DatabaseUnavailableError
+from evaluator_cert.errors import DomainError
+from evaluator_cert.runtime import AppContext
+
+T = TypeVar("T")
+
+
+class CommandError(Exception):
+    """A command failed for a reason the operator can act on (printed, exit 1)."""
+
+
+def progress(items: Iterable[T], total: int, label: str) -> Iterator[T]:
+    """A progress bar on stderr for long commands (quiet when stderr is not a terminal)."""
+    show = sys.stderr.isatty()
+    width = 30
+    step = max(1, total // 200)
+    for i, item in enumerate(items, 1):
+        if show and (i % step == 0 or i == total):
+            done = int(width * i / max(total, 1))
+            bar = "#" * done + "-" * (width - done)
+            sys.stderr.write(f"\r{label} [{bar}] {i}/{total}")
+            sys.stderr.flush()
+        yield item
+    if show:
+        sys.stderr.write("\n")
+
+
+def _open(settings: Settings) -> AppContext:
+    return AppContext.open(settings)
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+def cmd_init_db(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.services.setup import ensure_admin
+
+    ctx = _open(settings)
+    with ctx.session() as session:
+        password = ensure_admin(session, settings)
+    print(f"Database ready: {ctx.engine.url.render_as_string(hide_password=True)}")
+    if password:
+        print("Created the admin account. Note this password now; it is not shown again:")
+        print(f"  username: admin\n  password: {password}")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.services.demo import seed_demo
+
+    ctx = _open(settings)
+    summary = seed_demo(
+        ctx,
+        trainees=args.trainees,
+        answers_per_trainee=args.answers_per_trainee,
+        progress=progress,
+    )
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.security import generate_password
+    from evaluator_cert.services import accounts
+
+    ctx = _open(settings)
+    password = args.password or generate_password()
+    with ctx.session() as session:
+        accounts.create_user(
+            session,
+            settings,
+            username=args.username,
+            password=password,
+            role=args.role,
+            display_name=args.name,
+            email=args.email,
+            cohort=args.cohort,
+        )
+    print(f"Created {args.role} {args.username}.")
+    if not args.password:
+        print(f"Password (shown once): {password}")
+    return 0
+
+
+def cmd_set_role(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.services import accounts
+
+    ctx = _open(settings)
+    with ctx.session() as session:
+        accounts.set_role(session, None, args.username, args.role)
+    print(f"{args.username} is now {args.role}.")
+    return 0
+
+
+def cmd_validate_content(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.content.validate import run_validate_cli
+
+    root = Path(args.root) if args.root else settings.content_dir
+    return run_validate_cli(root, as_json=args.json, strict=args.strict)
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.services.export import export_annotations
+
+    ctx = _open(settings)
+    out = Path(args.output)
+    with ctx.session() as session:
+        count = export_annotations(session, out, fmt=args.format, progress=progress)
+    print(f"Wrote {count} annotations to {out}.")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.services.backup import backup
+
+    ctx = _open(settings)
+    print(backup(ctx, Path(args.output)))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.services.backup import restore
+
+    print(restore(settings, Path(args.input)))
+    return 0
+
+
+# --------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluator_cert",
+        description="Administer an evaluator-cert installation. Settings come from "
+        "EVALUATOR_CERT_* environment variables (see README).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, fn: Callable[..., int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(func=fn)
+        return p
+
+    add("init-db", cmd_init_db, "Create or migrate the database; create an admin if none exists.")
+    p = add("seed-demo", cmd_seed_demo, "Add demo accounts, a demo cohort and credentials.")
+    p.add_argument("--trainees", type=int, default=24, help="trainees in the cohort (default 24)")
+    p.add_argument(
+        "--answers-per-trainee", type=int, default=None, help="synthetic answers per trainee"
+    )
+    p = add("create-user", cmd_create_user, "Create an account.")
+    p.add_argument("username")
+    p.add_argument("--role", default="trainee", choices=["trainee", "instructor", "admin"])
+    p.add_argument("--name", help="display name")
+    p.add_argument("--email")
+    p.add_argument("--cohort")
+    p.add_argument("--password", help="initial password (generated and printed if omitted)")
+    p = add("set-role", cmd_set_role, "Change an account's role.")
+    p.add_argument("username")
+    p.add_argument("role", choices=["trainee", "instructor", "admin"])
+    p = add("validate-content", cmd_validate_content, "Check curriculum and item banks.")
+    p.add_argument("--root", help="folder holding curriculum/ and assessments/")
+    p.add_argument("--json", action="store_true", help="print a JSON report")
+    p.add_argument("--strict", action="store_true", help="treat shipped-bank targets as errors")
+    p = add("export", cmd_export, "Export attempts and annotations as CSV or JSONL.")
+    p.add_argument("output", help="file to write")
+    p.add_argument("--format", choices=["csv", "jsonl"], default=None)
+    p = add("backup", cmd_backup, "Back up the database (SQLite online backup).")
+    p.add_argument("output", help="backup file to write")
+    p = add("restore", cmd_restore, "Restore a backup into an empty database.")
+    p.add_argument("input", help="backup file to read")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+        return int(args.func(args, settings))
+    except (DomainError, CommandError, ConfigError, DatabaseUnavailableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

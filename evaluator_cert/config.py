@@ -1,0 +1,88 @@
+"""One typed settings object, read from ``EVALUATOR_CERT_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "EVALUATOR_CERT_"
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(PREFIX + name)
+    return value if value not in (None, "") else default
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}{name} must be a number, got {raw!r}") from exc
+
+
+class ConfigError(ValueError):
+    """A setting has a value the app cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = REPO_ROOT / "data"
+    content_dir: Path = REPO_ROOT
+    database_url: str = ""
+    base_url: str = "http://localhost:8501"
+    issuer_name: str = "evaluator-cert"
+    signing_key_file: Path | None = None
+    secret_key: str | None = None
+    # Login sessions: absolute lifetime and inactivity timeout.
+    session_hours: float = 12.0
+    session_idle_minutes: float = 120.0
+    # Throttling: this many failures within the window lock the account for lockout_minutes.
+    lockout_failures: int = 5
+    lockout_window_minutes: float = 15.0
+    lockout_minutes: float = 15.0
+    min_password_length: int = 10
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{self.data_dir / 'evaluator_cert.db'}"
+            )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(_env("DATA_DIR", str(REPO_ROOT / "data"))).expanduser()  # type: ignore[arg-type]
+        key_file = _env("SIGNING_KEY_FILE")
+        return cls(
+            data_dir=data_dir,
+            content_dir=Path(_env("CONTENT_DIR", str(REPO_ROOT))).expanduser(),  # type: ignore[arg-type]
+            database_url=_env("DATABASE_URL", "") or "",
+            base_url=(_env("BASE_URL", "http://localhost:8501") or "").rstrip("/"),
+            issuer_name=_env("ISSUER_NAME", "evaluator-cert") or "evaluator-cert",
+            signing_key_file=Path(key_file) if key_file else None,
+            secret_key=_env("SECRET_KEY"),
+            session_hours=_env_float("SESSION_HOURS", 12.0),
+            session_idle_minutes=_env_float("SESSION_IDLE_MINUTES", 120.0),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

@@ -1,0 +1,1 @@
+"""Streamlit-only helpers: the app context cache, the auth guard, widgets, figures."""

@@ -1,0 +1,75 @@
+"""Shared fixtures: settings on a temporary data folder, and an app context on SQLite and
+(when EVALUATOR_CERT_TEST_POSTGRES_URL is set) on PostgreSQL, each test in its own schema."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from evaluator_cert.config import REPO_ROOT, Settings
+from evaluator_cert.db.engine import make_engine
+from evaluator_cert.runtime import AppContext
+
+POSTGRES_URL = os.environ.get("EVALUATOR_CERT_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _postgres_schema_url(schema: str) -> str:
+    assert POSTGRES_URL
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        content_dir=REPO_ROOT,
+        base_url="http://testserver",
+        secret_key="test-secret",
+    )
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql" and not POSTGRES_URL:
+        pytest.skip("EVALUATOR_CERT_TEST_POSTGRES_URL is not set")
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'data' / 'test.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)  # type: ignore[arg-type]
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _postgres_schema_url(schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def ctx(settings: Settings, database_url: str) -> Iterator[AppContext]:
+    """A migrated database on each backend, with the repository's content."""
+    context = AppContext.open(settings.with_(database_url=database_url))
+    yield context
+    context.dispose()
+
+
+@pytest.fixture
+def sqlite_ctx(settings: Settings) -> Iterator[AppContext]:
+    """A migrated SQLite database only (for tests that are not about the data layer)."""
+    context = AppContext.open(settings)
+    yield context
+    context.dispose()
