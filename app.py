@@ -8,43 +8,9 @@ import streamlit as st
 
 from evaluator_cert.ui import state
 from evaluator_cert.ui.errors import show_error
+from evaluator_cert.ui.navigation import ROLE_PAGES
 
 PAGES = Path(__file__).parent / "pages"
-
-# role -> sections of (file, title, icon); None is the anonymous visitor.
-ROLE_PAGES: dict[str | None, dict[str, list[tuple[str, str, str]]]] = {
-    None: {
-        "": [
-            ("login.py", "Log in", ":material/login:"),
-            ("verify.py", "Verify a credential", ":material/verified:"),
-        ],
-    },
-    "trainee": {
-        "Learn": [
-            ("home.py", "Home", ":material/home:"),
-        ],
-        "Account": [
-            ("account.py", "Account", ":material/person:"),
-            ("verify.py", "Verify a credential", ":material/verified:"),
-        ],
-    },
-    "instructor": {
-        "Account": [
-            ("account.py", "Account", ":material/person:"),
-            ("verify.py", "Verify a credential", ":material/verified:"),
-        ],
-    },
-    "admin": {
-        "Administration": [
-            ("admin_users.py", "Users", ":material/group:"),
-            ("admin_audit.py", "Audit log", ":material/policy:"),
-        ],
-        "Account": [
-            ("account.py", "Account", ":material/person:"),
-            ("verify.py", "Verify a credential", ":material/verified:"),
-        ],
-    },
-}
 
 
 def navigation_for(role: str | None) -> dict[str, list[st.Page]]:

@@ -29,7 +29,7 @@ def _postgres_schema_url(schema: str) -> str:
 def settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
-        content_dir=REPO_ROOT,
+        content_dir=Path(os.environ.get("EVALUATOR_CERT_TEST_CONTENT_DIR", REPO_ROOT)),
         base_url="http://testserver",
         secret_key="test-secret",
     )

@@ -49,7 +49,7 @@ def log_out() -> None:
 
 def _actor_from_cookie() -> Actor | None:
     raw = st.context.cookies.get(security.COOKIE_NAME)
-    if not raw:
+    if not isinstance(raw, str) or not raw:
         return None
     ctx = app()
     sid = security.unsign_value(raw, security.secret_key(ctx.settings))

@@ -1,0 +1,196 @@
+"""The figures behind a trainee's agreement dashboard (one read, no writes)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from evaluator_cert import grading
+from evaluator_cert.content.schema import GateRule
+from evaluator_cert.db.models import Annotation, Attempt, Grade, ModuleProgress, User
+from evaluator_cert.services.actors import Actor, require_role
+from evaluator_cert.services.attempts import base_item_id, grade_from_row, is_duplicate
+
+if TYPE_CHECKING:
+    from evaluator_cert.content.catalog import Catalog
+
+# Decisions that read naturally in a confusion matrix (a label against the gold label).
+LABEL_TYPES = ("classification", "pairwise", "fact_check", "justification")
+TIMELINE_WINDOW = 20
+TIMELINE_STEP = 5
+
+
+@dataclass(frozen=True)
+class TraineeDashboard:
+    graded: int
+    rolling: float | None
+    timeline: pd.DataFrame  # at, items, agreement, low, high
+    modules: pd.DataFrame  # module, title, agreement, graded, passed, threshold
+    dimensions: pd.DataFrame  # dimension, kind, agreement, items
+    confusion: pd.DataFrame  # gold label (rows) x your label (columns), counts
+    weakest_labels: pd.DataFrame  # label, recall, items
+    position_bias: grading.PositionBias
+    consistency: tuple[int, int]  # consistent pairs, hidden-duplicate pairs answered
+    percentile: float | None  # share of the cohort with lower mean module agreement
+
+
+def _timeline(stamped: list[tuple[datetime, grading.ItemGrade]]) -> pd.DataFrame:
+    """Agreement over a sliding window of graded items, with its 95% interval where kappa."""
+    rows = []
+    rule = GateRule(min_items=1)
+    for end in range(TIMELINE_WINDOW, len(stamped) + 1, TIMELINE_STEP):
+        window = stamped[end - TIMELINE_WINDOW : end]
+        grades = [g for _, g in window]
+        result = grading.grade_attempt(grades, rule)
+        value = grading.combined_agreement(grades)
+        low = high = None
+        if result.kappa is not None and all(g.decisions for g in grades):
+            value, low, high = result.kappa, result.kappa_low, result.kappa_high
+        rows.append(
+            {"at": window[-1][0], "items": end, "agreement": value, "low": low, "high": high}
+        )
+    return pd.DataFrame(rows, columns=["at", "items", "agreement", "low", "high"])
+
+
+def _consistency(pairs: dict[int, dict[str, list[grading.ItemGrade]]]) -> tuple[int, int]:
+    """Hidden duplicates: the same item answered twice in one attempt gets the same answer?"""
+    consistent = total = 0
+    for by_item in pairs.values():
+        for grades in by_item.values():
+            if len(grades) != 2:
+                continue
+            first, second = grades
+            total += 1
+            same = [t for t, _ in first.decisions] == [t for t, _ in second.decisions] and [
+                r[1] for r in first.ratings
+            ] == [r[1] for r in second.ratings]
+            if not first.decisions and not first.ratings:
+                same = abs(first.score - second.score) < 0.1
+            consistent += int(same)
+    return consistent, total
+
+
+def trainee_dashboard(
+    session: Session, actor: Actor, catalog: Catalog, *, user_id: int | None = None
+) -> TraineeDashboard:
+    """A trainee's own figures; instructors may look at any trainee's."""
+    if user_id is None or user_id == actor.id:
+        require_role(actor, "trainee")
+        user_id = actor.id
+    else:
+        require_role(actor, "instructor", "admin")
+    rows = session.execute(
+        select(Annotation.item_id, Annotation.attempt_id, Annotation.created_at, Grade)
+        .join(Grade, Grade.annotation_id == Annotation.id)
+        .join(Attempt, Attempt.id == Annotation.attempt_id)
+        .where(Annotation.user_id == user_id, Attempt.kind == "practice")
+        .order_by(Annotation.created_at, Annotation.id)
+    ).all()
+    stamped: list[tuple[datetime, grading.ItemGrade]] = []
+    duplicates: dict[int, dict[str, list[grading.ItemGrade]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for key, attempt_id, at, row in rows:
+        base = base_item_id(key)
+        if not catalog.has_item(base):
+            continue
+        grade = grade_from_row(base, catalog.item(base).type, row)
+        duplicates[attempt_id][base].append(grade)
+        if not is_duplicate(key):
+            stamped.append((at, grade))
+    grades = [g for _, g in stamped]
+    # Keep only items answered twice in the same attempt for the consistency check.
+    for attempt_id in list(duplicates):
+        duplicates[attempt_id] = {k: v for k, v in duplicates[attempt_id].items() if len(v) == 2}
+
+    overall = grading.grade_attempt(grades, GateRule(min_items=1)) if grades else None
+    dims = []
+    if overall is not None:
+        for task_type, figures in overall.by_task_type.items():
+            dims.append(
+                {
+                    "dimension": task_type.replace("_", " "),
+                    "kind": "task type",
+                    "agreement": figures.get("agreement"),
+                    "items": figures.get("items"),
+                }
+            )
+        for dim, value in overall.qwk_by_dimension.items():
+            dims.append(
+                {"dimension": dim, "kind": "rubric dimension", "agreement": value, "items": None}
+            )
+    label_grades = [g for g in grades if g.task_type in LABEL_TYPES]
+    confusion = pd.DataFrame()
+    weakest = pd.DataFrame(columns=["label", "recall", "items"])
+    if label_grades:
+        labels = grading.grade_attempt(label_grades, GateRule(min_items=1))
+        confusion = pd.DataFrame.from_dict(labels.confusion, orient="index").fillna(0).astype(int)
+        confusion = confusion.reindex(
+            index=sorted(confusion.index),
+            columns=sorted(set(confusion.columns) | set(confusion.index)),
+            fill_value=0,
+        )
+        recall = [
+            {
+                "label": gold,
+                "recall": confusion.loc[gold, gold] / max(1, confusion.loc[gold].sum()),
+                "items": int(confusion.loc[gold].sum()),
+            }
+            for gold in confusion.index
+        ]
+        weakest = pd.DataFrame(recall).sort_values(["recall", "items"], ascending=[True, False])
+
+    progress = {
+        p.module_id: p
+        for p in session.scalars(select(ModuleProgress).where(ModuleProgress.user_id == user_id))
+    }
+    modules = pd.DataFrame(
+        [
+            {
+                "module": m.id,
+                "title": m.title,
+                "agreement": progress[m.id].agreement if m.id in progress else None,
+                "graded": progress[m.id].graded_items if m.id in progress else 0,
+                "passed": m.id in progress and progress[m.id].passed_at is not None,
+                "threshold": m.gate.threshold,
+            }
+            for m in catalog.modules
+        ]
+    )
+    return TraineeDashboard(
+        graded=len(grades),
+        rolling=grading.rolling_agreement(grades, catalog.levels[0].drift_window)
+        if grades
+        else None,
+        timeline=_timeline(stamped),
+        modules=modules,
+        dimensions=pd.DataFrame(dims, columns=["dimension", "kind", "agreement", "items"]),
+        confusion=confusion,
+        weakest_labels=weakest,
+        position_bias=grading.position_bias(grades),
+        consistency=_consistency(duplicates),
+        percentile=_percentile(session, user_id),
+    )
+
+
+def _percentile(session: Session, user_id: int) -> float | None:
+    """Share of trainees (with any graded module) whose mean module agreement is lower."""
+    means = dict(
+        session.execute(
+            select(ModuleProgress.user_id, func.avg(ModuleProgress.agreement))
+            .join(User, User.id == ModuleProgress.user_id)
+            .where(ModuleProgress.agreement.is_not(None), User.role == "trainee")
+            .group_by(ModuleProgress.user_id)
+        ).all()
+    )
+    mine = means.get(user_id)
+    if mine is None or len(means) < 2:
+        return None
+    lower = sum(1 for v in means.values() if v < mine)
+    return lower / (len(means) - 1)

@@ -1,0 +1,109 @@
+"""My agreement: kappa over time, per module and dimension, confusion, biases."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from evaluator_cert.services import disputes
+from evaluator_cert.services.trainee_stats import trainee_dashboard
+from evaluator_cert.ui import figures, state
+
+actor = state.require("trainee")
+ctx = state.app()
+catalog = ctx.catalog()
+threshold = catalog.levels[0].drift_threshold
+
+with ctx.session() as session:
+    dash = trainee_dashboard(session, actor, catalog)
+    my_disputes = disputes.my_disputes(session, actor)
+
+st.title("My agreement with the experts")
+if dash.graded == 0:
+    st.info("Answer practice items to see your agreement here.", icon=":material/monitoring:")
+    st.page_link("pages/practice.py", label="Go to practice", icon=":material/edit_note:")
+    st.stop()
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Graded items", dash.graded)
+c2.metric(
+    "Rolling agreement",
+    "n/a" if dash.rolling is None else f"{dash.rolling:.2f}",
+    help=f"Over your last {catalog.levels[0].drift_window} graded practice items. "
+    f"Below {threshold:.2f} starts remediation.",
+)
+consistent, pairs = dash.consistency
+c3.metric(
+    "Self-consistency",
+    "n/a" if not pairs else f"{consistent}/{pairs}",
+    help="Some items are served twice, unannounced: do you answer them the same way?",
+)
+c4.metric(
+    "Cohort percentile",
+    "n/a" if dash.percentile is None else f"{dash.percentile:.0%}",
+    help="Share of the cohort whose mean module agreement is below yours.",
+)
+
+st.subheader("Agreement over time")
+if dash.timeline.empty:
+    st.caption("The timeline starts after 20 graded items.")
+else:
+    st.plotly_chart(figures.agreement_timeline(dash.timeline, threshold), key="timeline")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("By module")
+    modules = dash.modules.dropna(subset=["agreement"])
+    if modules.empty:
+        st.caption("No module graded yet.")
+    else:
+        st.plotly_chart(
+            figures.threshold_bars(modules, "agreement", "module", threshold), key="modules"
+        )
+with right:
+    st.subheader("By dimension")
+    dims = dash.dimensions.dropna(subset=["agreement"])
+    if dims.empty:
+        st.caption("Not enough answers per dimension yet.")
+    else:
+        st.plotly_chart(
+            figures.threshold_bars(dims, "agreement", "dimension", threshold), key="dims"
+        )
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Your labels against gold")
+    if dash.confusion.empty:
+        st.caption("No labelling answers yet.")
+    else:
+        st.plotly_chart(figures.confusion_heatmap(dash.confusion), key="confusion")
+with right:
+    st.subheader("Weakest labels")
+    if dash.weakest_labels.empty:
+        st.caption("No labelling answers yet.")
+    else:
+        st.dataframe(
+            dash.weakest_labels.head(8),
+            hide_index=True,
+            column_config={
+                "recall": st.column_config.ProgressColumn(
+                    format="percent", min_value=0, max_value=1
+                )
+            },
+        )
+    bias = dash.position_bias
+    st.subheader("Position bias")
+    if bias.n == 0:
+        st.caption("No pairwise answers yet.")
+    else:
+        text = (
+            f"You preferred the response shown first in {bias.first_preferred} of {bias.n} "
+            f"pairwise choices ({bias.share_first:.0%})."
+        )
+        if bias.p_value is not None and bias.p_value < 0.05:
+            st.warning(text + f" That is more than chance explains (p = {bias.p_value:.3f}).")
+        else:
+            st.write(text + " No sign of position bias.")
+
+if not my_disputes.empty:
+    st.subheader("My challenges to gold")
+    st.dataframe(my_disputes, hide_index=True)

@@ -1,0 +1,118 @@
+"""Practice workspace: one item at a time, feedback after each answer, saved as given."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from evaluator_cert.db.models import utcnow
+from evaluator_cert.errors import DomainError
+from evaluator_cert.services import attempts, disputes
+from evaluator_cert.ui import state
+from evaluator_cert.ui.errors import show_error, user_errors
+from evaluator_cert.ui.trainee import remediation_banner
+from evaluator_cert.ui.widgets import TASK_TITLES, answer_widget, show_feedback
+
+actor = state.require("trainee")
+ctx = state.app()
+catalog = ctx.catalog()
+
+with ctx.session() as session:
+    record = attempts.trainee_record(session, actor.id, catalog)
+    overview = attempts.trainee_overview(session, actor, catalog, now=utcnow())
+
+st.title("Practice")
+remediation_banner(record.remediation_modules)
+open_ids = [m.id for m in catalog.modules if overview.modules[m.id].open]
+if not open_ids:
+    st.info("No module is open yet. " + overview.next_step)
+    st.stop()
+wanted = st.session_state.get("practice_module")
+module_id = st.selectbox(
+    "Module",
+    open_ids,
+    index=open_ids.index(wanted) if wanted in open_ids else 0,
+    format_func=lambda m: f"{m} {catalog.module(m).title} — {overview.modules[m].reason}",
+)
+st.session_state["practice_module"] = module_id
+module = catalog.module(module_id)
+st.page_link("pages/learn.py", label=f"Read the {module_id} lesson", icon=":material/menu_book:")
+
+
+@st.fragment
+def workspace(module_id: str) -> None:
+    """Answering reruns only this part of the page."""
+    try:
+        with ctx.session() as session:
+            attempt_id = attempts.open_attempt_id(
+                session, actor, kind="practice", module_id=module_id
+            )
+            if attempt_id is None:
+                attempt_id = attempts.start_practice(session, actor, catalog, module_id)
+            view = attempts.attempt_view(session, actor, catalog, attempt_id)
+    except DomainError as exc:
+        show_error(exc)
+        return
+    total = len(view.item_ids)
+    st.progress(view.answered / max(1, total), text=f"{view.answered} of {total} answered")
+    if view.agreement is not None:
+        st.caption(
+            f"Agreement so far: {view.agreement:.2f} (passes at {module.gate.threshold:.2f})"
+        )
+
+    shown_key = f"feedback_{attempt_id}"
+    shown = st.session_state.get(shown_key)
+    if shown and shown in view.answers:
+        item = catalog.item(attempts.base_item_id(shown))
+        st.subheader(f"{TASK_TITLES[item.type]} · {item.id}")
+        with st.expander("The item", expanded=False):
+            from evaluator_cert.ui.widgets import show_material
+
+            show_material(item, catalog.media_path)
+        show_feedback(item, view.answers[shown], catalog.media_path)
+        with st.expander("Challenge this gold"):
+            with st.form(f"dispute_{shown}", clear_on_submit=True):
+                reason = st.text_area("Why do you think the gold is wrong?", max_chars=2000)
+                if st.form_submit_button("Send to an instructor"):
+                    with user_errors(), ctx.session() as session:
+                        disputes.open_dispute(
+                            session, actor, catalog, attempts.base_item_id(shown), reason
+                        )
+                        st.success("Sent. You will see the outcome on your dashboard.")
+        if st.button("Next item", type="primary", icon=":material/arrow_forward:"):
+            st.session_state.pop(shown_key, None)
+            st.rerun(scope="fragment")
+        return
+
+    item_id = view.next_item_id
+    if item_id is None:
+        if view.passed:
+            st.success(f"Set complete and passed (agreement {view.agreement:.2f}).")
+        else:
+            reason = (view.result or {}).get("reason", "")
+            st.warning(f"Set complete. {reason}")
+        if st.button("Practise this module again (fresh order)"):
+            with user_errors(), ctx.session() as session:
+                attempts.restart_practice(session, actor, catalog, module_id)
+            st.rerun(scope="fragment")
+        return
+
+    item = catalog.item(attempts.base_item_id(item_id))
+    st.subheader(f"{TASK_TITLES[item.type]} · item {view.answered + 1} of {total}")
+    started_key = f"started_{attempt_id}_{item_id}"
+    st.session_state.setdefault(started_key, time.monotonic())
+    answer = answer_widget(
+        item, seed=view.seed, media=catalog.media_path, key=f"w_{attempt_id}_{item_id}"
+    )
+    if answer is not None:
+        elapsed = int((time.monotonic() - st.session_state.pop(started_key)) * 1000)
+        with user_errors(), ctx.session() as session:
+            attempts.record_answer(
+                session, actor, catalog, attempt_id, item_id, answer, duration_ms=elapsed
+            )
+            st.session_state[shown_key] = item_id
+            st.rerun(scope="fragment")
+
+
+workspace(module_id)
