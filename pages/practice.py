@@ -28,7 +28,9 @@ open_ids = [m.id for m in catalog.modules if overview.modules[m.id].open]
 if not open_ids:
     st.info("No module is open yet. " + overview.next_step)
     st.stop()
-wanted = st.session_state.get("practice_module")
+# Default to the module chosen elsewhere, else the first open module not yet passed.
+todo = [m for m in open_ids if not overview.modules[m].passed]
+wanted = st.session_state.get("practice_module") or (todo[0] if todo else open_ids[0])
 module_id = st.selectbox(
     "Module",
     open_ids,
@@ -49,6 +51,16 @@ def workspace(module_id: str) -> None:
                 session, actor, kind="practice", module_id=module_id
             )
             if attempt_id is None:
+                gate = overview.modules[module_id]
+                label = "Practise again" if gate.passed else "Start the practice set"
+                if gate.passed:
+                    st.success(f"{module_id} is passed. You can practise it again at any time.")
+                st.caption(
+                    f"{len(catalog.practice_items(module_id))} items, one at a time, with the "
+                    "expert's answer and explanation after each. Every answer is saved as you go."
+                )
+                if not st.button(label, type="primary", icon=":material/play_arrow:"):
+                    return
                 attempt_id = attempts.start_practice(session, actor, catalog, module_id)
             view = attempts.attempt_view(session, actor, catalog, attempt_id)
     except DomainError as exc:

@@ -18,13 +18,19 @@ def agreement_timeline(timeline: pd.DataFrame, threshold: float) -> go.Figure:
     if not band.empty:
         fig.add_trace(
             go.Scatter(
-                x=band["at"], y=band["high"], line={"width": 0}, showlegend=False, hoverinfo="skip"
+                x=band["at"],
+                y=band["high"],
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
             )
         )
         fig.add_trace(
             go.Scatter(
                 x=band["at"],
                 y=band["low"],
+                mode="lines",
                 fill="tonexty",
                 fillcolor=BAND,
                 line={"width": 0},
@@ -38,6 +44,7 @@ def agreement_timeline(timeline: pd.DataFrame, threshold: float) -> go.Figure:
             y=timeline["agreement"],
             mode="lines+markers",
             name="agreement",
+            line={"color": "#3b5bdb"},
             customdata=timeline["items"],
             hovertemplate="%{y:.2f} after %{customdata} items<extra></extra>",
         )

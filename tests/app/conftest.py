@@ -69,3 +69,22 @@ def app_as(user: User | None, page: str | None = None, *, timeout: float = 30) -
     if user is not None:
         at.session_state[ACTOR_KEY] = Actor.of(user)
     return at
+
+
+def page_text(at: AppTest) -> str:
+    """Every text the rendered page carries (values, labels, options, captions...)."""
+    parts: list[str] = []
+
+    def walk(node: object) -> None:
+        for attr in ("value", "label", "body", "options", "placeholder", "help", "proto"):
+            try:
+                value = getattr(node, attr)
+            except Exception:  # widgets raise for attributes they do not have
+                continue
+            if value is not None and not callable(value):
+                parts.append(str(value))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(parts)

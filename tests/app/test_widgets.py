@@ -14,6 +14,7 @@ from evaluator_cert.content.schema import Item
 from evaluator_cert.services.attempts import display_order
 from evaluator_cert.text import tokenize
 from evaluator_cert.ui.widgets import VERDICT_LABELS, gold_text
+from tests.app.conftest import page_text
 
 SEED = 7
 CATALOG = load_catalog()
@@ -54,15 +55,6 @@ def first_item(task_type: str, predicate: Callable[[Item], bool] = lambda i: Tru
         for i in CATALOG.items
         if i.type == task_type and CATALOG.item_origin(i.id).kind == "practice" and predicate(i)
     )
-
-
-def page_text(at: AppTest) -> str:
-    parts = []
-    for node in at.main:
-        parts.append(str(getattr(node, "value", "")))
-        parts.append(str(getattr(node, "label", "")))
-        parts.append(str(getattr(node, "body", "")))
-    return repr(at) + " ".join(parts)
 
 
 def _fill_classification(at: AppTest, item: Any, right: bool) -> None:
