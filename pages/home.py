@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from evaluator_cert.db.models import utcnow
-from evaluator_cert.services import attempts
+from evaluator_cert.services import attempts, overrides
 from evaluator_cert.ui import state
 from evaluator_cert.ui.trainee import gate_badge, remediation_banner
 
@@ -17,10 +17,15 @@ now = utcnow()
 with ctx.session() as session:
     record = attempts.trainee_record(session, actor.id, catalog)
     overview = attempts.trainee_overview(session, actor, catalog, now=now)
+    notices = overrides.notices_for(session, actor)
 
 st.title(f"Welcome, {actor.display_name}")
 remediation_banner(record.remediation_modules)
 st.info(f"**Next step:** {overview.next_step}", icon=":material/flag:")
+if notices:
+    with st.expander(f"Notices from your instructors ({len(notices)})", expanded=True):
+        for notice in notices:
+            st.text(notice)
 
 for level in catalog.levels:
     modules = catalog.modules_of(level.id)

@@ -46,6 +46,13 @@ TASK_TITLES = {
     "transcription": "Transcription",
 }
 MediaResolver = Callable[[str], Path]
+# Grader details worth a number in the feedback line (key -> what to call it).
+FEEDBACK_FIGURES = {
+    "tau": "Kendall tau-b vs gold",
+    "f1": "F1",
+    "mean_iou": "mean IoU of matched boxes",
+    "wer": "word error rate",
+}
 
 
 def _quote(label: str, body: str) -> None:
@@ -418,6 +425,19 @@ def show_feedback(item: Item, view: AnswerView, media: MediaResolver) -> None:
         st.error(f"Differs from gold ({score}).", icon=":material/cancel:")
     feedback = view.feedback or {}
     st.markdown(gold_text(item))
+    if isinstance(item, PairwiseItem) and view.answer.get("shown_first") in item.responses:
+        # The trainee saw the pair as "Response 1 / 2"; say which letter was which.
+        first = view.answer["shown_first"]
+        second = next(r for r in item.responses if r != first)
+        st.caption(f"You saw Response {first} as Response 1 and Response {second} as Response 2.")
+    if isinstance(item, SpanItem):
+        tokens = [t.text for t in tokenize(item.text)]
+        marked = [
+            f"“{' '.join(tokens[s['start'] : s['end']])}” **{s['label']}**"
+            for s in view.answer.get("spans", [])
+            if 0 <= s.get("start", -1) < s.get("end", -1) <= len(tokens)
+        ]
+        st.markdown("Your spans: " + (", ".join(marked) or "nothing marked"))
     if isinstance(item, RubricRatingItem):
         yours = view.answer.get("ratings", {})
         st.dataframe(
@@ -444,14 +464,23 @@ def show_feedback(item: Item, view: AnswerView, media: MediaResolver) -> None:
             box_figure(media(item.image), item.width, item.height, gold, "#2f9e44"),
             key=f"fb_{item.id}",
         )
-    extra = {
-        k: v for k, v in feedback.items() if k != "explanation" and not isinstance(v, dict | list)
+    figures = {
+        label: feedback[key]
+        for key, label in FEEDBACK_FIGURES.items()
+        if isinstance(feedback.get(key), int | float) and not isinstance(feedback.get(key), bool)
     }
-    if extra:
-        st.caption(" · ".join(f"{k.replace('_', ' ')}: {v}" for k, v in extra.items()))
-    missed = feedback.get("missed_key_points")
-    if missed:
-        st.markdown("Key points you did not cover: " + "; ".join(map(str, missed)))
+    if figures:
+        st.caption(" · ".join(f"{label}: {value:.2f}" for label, value in figures.items()))
+    points = feedback.get("key_points")
+    if isinstance(points, list) and points:
+        st.markdown("**Key points the experts expect:**")
+        for point in points:
+            st.markdown(f"{'✅' if point.get('covered') else '❌'} {point.get('point', '')}")
+    review = feedback.get("review")
+    if isinstance(review, dict) and review.get("feedback"):
+        st.markdown("**Your instructor's review:**")
+        for text in review["feedback"]:
+            st.text(str(text))
     st.markdown(f"**Why:** {feedback.get('explanation', item.explanation)}")
     if item.contested:
         st.caption(f"Where experts differ: {item.contested}")

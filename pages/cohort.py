@@ -1,0 +1,82 @@
+"""Cohort dashboard: every trainee's level, progress, rolling agreement and status."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from evaluator_cert.services import cohort as cohort_service
+from evaluator_cert.ui import state
+from evaluator_cert.ui.instructor import PAGE_SIZE, table
+
+actor = state.require("instructor", "admin")
+ctx = state.app()
+catalog = ctx.catalog()
+level0 = catalog.levels[0]
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def load(group: str | None, version: str, catalog_version: str) -> pd.DataFrame:
+    # version and catalog_version are cache keys: new answers or a gold correction refresh it.
+    del version, catalog_version
+    with ctx.session() as session:
+        return cohort_service.cohort_frame(session, actor, catalog, cohort=group)
+
+
+with ctx.session() as session:
+    groups = cohort_service.cohort_names(session, actor)
+    version = cohort_service.data_version(session)
+
+st.title("Cohort")
+group = st.selectbox("Cohort", [None, *groups], format_func=lambda g: g or "All trainees")
+frame = load(group, version, catalog.version)
+if frame.empty:
+    st.info("No trainees yet.")
+    st.stop()
+
+counts = frame["status"].value_counts()
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Trainees", len(frame))
+c2.metric("At risk", int(counts.get("at risk", 0)))
+c3.metric("In remediation", int(counts.get("remediation", 0)))
+c4.metric("Certified", int(counts.get("certified", 0)))
+
+st.subheader("Rolling agreement across the cohort")
+kappas = frame.dropna(subset=["rolling_kappa"])
+if kappas.empty:
+    st.caption("No trainee has labelling answers yet.")
+else:
+    fig = px.histogram(
+        kappas,
+        x="rolling_kappa",
+        color="status",
+        nbins=20,
+        labels={"rolling_kappa": f"kappa over the last {level0.drift_window} items"},
+    )
+    fig.add_vline(x=level0.drift_threshold, line_dash="dash")
+    fig.update_layout(height=300, margin={"t": 20, "b": 20}, yaxis_title="trainees")
+    st.plotly_chart(fig, key="cohort_hist")
+
+st.subheader("Trainees (at risk first)")
+view = frame.drop(columns=["user_id"])
+table(
+    view,
+    "cohort",
+    filters=("status", "level"),
+    file_name="cohort.csv",
+    page_size=PAGE_SIZE,
+    column_config={
+        "rolling_kappa": st.column_config.NumberColumn("rolling kappa", format="%.2f"),
+        "kappa_low": st.column_config.NumberColumn("95% low", format="%.2f"),
+        "kappa_high": st.column_config.NumberColumn("95% high", format="%.2f"),
+        "previous_kappa": st.column_config.NumberColumn("previous 50", format="%.2f"),
+    },
+)
+
+st.subheader("Open a trainee")
+names = dict(zip(frame["user_id"], frame["trainee"] + " — " + frame["name"], strict=True))
+picked = st.selectbox("Trainee", list(names), format_func=names.get, key="cohort_pick")
+if st.button("Open trainee record", icon=":material/person_search:"):
+    st.session_state["detail_user"] = int(picked)
+    st.switch_page("pages/trainee_detail.py")
