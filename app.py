@@ -25,6 +25,7 @@ st.set_page_config(page_title="evaluator-cert", page_icon=":material/verified:",
 try:
     ctx = state.app()
     actor = state.current_actor()
+    ctx.base_catalog  # noqa: B018 - broken content is reported here, naming file:line
 except Exception as exc:  # database down or data folder unusable: one sentence, no traceback
     show_error(exc)
     st.stop()
@@ -40,6 +41,8 @@ if actor is not None:
         st.caption(f"Signed in as **{actor.display_name}** ({actor.role})")
         if st.button("Log out", icon=":material/logout:", key="logout"):
             state.log_out()
+            if state.sso_configured() and st.user.is_logged_in:
+                st.logout()
             st.html(
                 "<script>window.location.href = '/auth/logout';</script>",
                 unsafe_allow_javascript=True,

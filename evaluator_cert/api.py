@@ -3,14 +3,27 @@ public credential-verification API. No route returns annotations or gold."""
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from evaluator_cert import security
+from evaluator_cert.credentials import SigningKeyError
 from evaluator_cert.db.engine import DatabaseUnavailableError, check_database
+from evaluator_cert.db.models import utcnow
+from evaluator_cert.errors import NotFoundError
 from evaluator_cert.runtime import get_app
 from evaluator_cert.services import accounts
+from evaluator_cert.services import credentials as creds
+
+log = logging.getLogger("evaluator_cert.api")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -29,7 +42,8 @@ async def healthz(request: Request) -> Response:
         version = ctx.base_catalog.version
     except Exception as exc:  # content broken: the app is up but cannot teach
         return JSONResponse(
-            {"status": "error", "database": "ok", "content": str(exc).splitlines()[0]},
+            # the count and the first problem (file:line: message), for the operator
+            {"status": "error", "database": "ok", "content": " ".join(str(exc).splitlines()[:2])},
             status_code=503,
         )
     return JSONResponse({"status": "ok", "database": "ok", "content_version": version})
@@ -70,8 +84,206 @@ async def auth_logout(request: Request) -> Response:
     return response
 
 
+# ------------------------------------------------------------------ credential API
+# Hiring platforms call these from browser code on their own origin, so CORS is open;
+# nothing here depends on cookies, so "*" exposes no logged-in state.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type",
+    "Access-Control-Max-Age": "86400",
+}
+MAX_BODY_BYTES = 512 * 1024  # 1,000 ids or one credential fit many times over
+VC_JWT_MEDIA_TYPE = "application/vc+jwt"
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class BadRequestError(Exception):
+    """Input the API refuses; the message is returned as the 400 reason."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _public(handler: Handler) -> Handler:
+    """CORS headers on every answer, and JSON errors instead of tracebacks."""
+
+    @wraps(handler)
+    async def wrapped(request: Request) -> Response:
+        try:
+            response = await handler(request)
+        except BadRequestError as exc:
+            response = _error(exc.status, str(exc))
+        except NotFoundError as exc:
+            response = _error(404, str(exc))
+        except DatabaseUnavailableError:
+            response = _error(503, "The credential database is not available right now.")
+        except SigningKeyError:
+            log.exception("signing key unusable")
+            response = _error(503, "The issuer's keys are not available right now.")
+        except Exception:
+            log.exception("credential API failure")
+            response = _error(500, "Internal error; it has been logged.")
+        response.headers.update(CORS_HEADERS)
+        return response
+
+    return wrapped
+
+
+async def preflight(request: Request) -> Response:
+    return Response(status_code=204, headers=CORS_HEADERS)
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise BadRequestError(f"The request body is larger than {MAX_BODY_BYTES} bytes.", 413)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise BadRequestError(f"The request body is larger than {MAX_BODY_BYTES} bytes.", 413)
+    return body
+
+
+def _json_body(raw: bytes) -> Any:
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequestError("The request body is not valid JSON.") from None
+
+
+async def jwks(request: Request) -> Response:
+    ctx = get_app()
+    data = await run_in_threadpool(lambda: creds.keyring(ctx.settings).jwks())
+    return JSONResponse(data, headers={"Cache-Control": "public, max-age=300"})
+
+
+async def single_key(request: Request) -> Response:
+    ctx = get_app()
+    kid = request.path_params["kid"]
+    jwk = await run_in_threadpool(lambda: creds.keyring(ctx.settings).public_jwk(kid))
+    if jwk is None:
+        raise NotFoundError("No published key has this id.")
+    return JSONResponse(jwk, headers={"Cache-Control": "public, max-age=86400"})
+
+
+async def credential_facts(request: Request) -> Response:
+    ctx = get_app()
+    raw = request.path_params["credential_id"]
+    if creds.normalize_id(raw) is None:
+        raise BadRequestError("A credential id is urn:uuid:<uuid> or the bare uuid.")
+
+    def lookup() -> dict[str, Any] | None:
+        with ctx.session() as session:
+            return creds.public_facts(session, raw, utcnow())
+
+    facts = await run_in_threadpool(lookup)
+    if facts is None:
+        raise NotFoundError("No credential has this id.")
+    return JSONResponse(facts, headers={"Cache-Control": "no-store"})
+
+
+def _token_of(raw: bytes, content_type: str) -> str:
+    text = raw.decode("utf-8", errors="strict").strip() if raw else ""
+    if not text:
+        raise BadRequestError('Send the credential JWT as the body, or {"credential_jwt": ...}.')
+    if "json" in content_type or text.startswith("{"):
+        data = _json_body(raw)
+        token = data.get("credential_jwt") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token.strip():
+            raise BadRequestError('The JSON body needs a "credential_jwt" string.')
+        text = token.strip()
+    if text.count(".") != 2 or any(c.isspace() for c in text):
+        raise BadRequestError("The credential is not a compact JWT (three dot-separated parts).")
+    return text
+
+
+async def verify(request: Request) -> Response:
+    ctx = get_app()
+    raw = await _body(request)
+    try:
+        token = _token_of(raw, request.headers.get("content-type", ""))
+    except UnicodeDecodeError:
+        raise BadRequestError("The request body is not UTF-8 text.") from None
+
+    def check() -> dict[str, Any]:
+        now = utcnow()
+        with ctx.session() as session:
+            result = creds.verify_token(session, ctx.settings, token, now)
+            if result.header is None:  # not even a parseable JWT
+                raise BadRequestError(result.reason)
+            jti = result.claims.get("jti") if result.claims else None
+            facts = creds.public_facts(session, jti, now) if isinstance(jti, str) else None
+        return {
+            "valid": result.valid,
+            "reason": result.reason,
+            "checks": result.checks,
+            "credential": facts,
+        }
+
+    return JSONResponse(await run_in_threadpool(check), headers={"Cache-Control": "no-store"})
+
+
+async def verify_bulk(request: Request) -> Response:
+    ctx = get_app()
+    data = _json_body(await _body(request))
+    ids = data.get("ids") if isinstance(data, dict) else None
+    if not isinstance(ids, list):
+        raise BadRequestError('Send {"ids": [...]} with up to 1,000 credential ids.')
+    if len(ids) > creds.MAX_BULK_IDS:
+        raise BadRequestError(f"At most {creds.MAX_BULK_IDS} ids per request; got {len(ids)}.")
+    bad = [i for i in ids if creds.normalize_id(i) is None]
+    if bad:
+        shown = ", ".join(repr(b)[:60] for b in bad[:5])
+        raise BadRequestError(
+            f"{len(bad)} id(s) are not credential ids (urn:uuid or uuid): {shown}"
+        )
+
+    def check() -> list[dict[str, Any]]:
+        with ctx.session() as session:
+            return creds.verify_many(session, ids, utcnow())
+
+    results = await run_in_threadpool(check)
+    return JSONResponse(
+        {"count": len(results), "results": results}, headers={"Cache-Control": "no-store"}
+    )
+
+
+async def status_list(request: Request) -> Response:
+    ctx = get_app()
+    list_id = request.path_params["list_id"]
+
+    def build() -> str:
+        with ctx.session() as session:
+            return creds.status_list_credential(session, ctx.settings, list_id)
+
+    token = await run_in_threadpool(build)
+    max_age = creds.STATUS_LIST_TTL_MS // 1000
+    return Response(
+        token,
+        media_type=VC_JWT_MEDIA_TYPE,
+        headers={"Cache-Control": f"public, max-age={max_age}"},
+    )
+
+
+def _api(path: str, handler: Handler, method: str) -> list[Route]:
+    return [
+        Route(path, _public(handler), methods=[method]),
+        Route(path, preflight, methods=["OPTIONS"], name=f"{handler.__name__}_preflight"),
+    ]
+
+
 routes = [
     Route("/healthz", healthz, methods=["GET"]),
     Route("/auth/handoff", auth_handoff, methods=["GET"]),
     Route("/auth/logout", auth_logout, methods=["GET"]),
+    *_api("/.well-known/jwks.json", jwks, "GET"),
+    *_api("/keys/{kid}", single_key, "GET"),
+    *_api("/api/v1/credentials/{credential_id}", credential_facts, "GET"),
+    *_api("/api/v1/verify", verify, "POST"),
+    *_api("/api/v1/verify/bulk", verify_bulk, "POST"),
+    *_api("/status/{list_id}", status_list, "GET"),
 ]

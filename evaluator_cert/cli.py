@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from evaluator_cert.config import ConfigError, Settings, get_settings
+from evaluator_cert.content.loader import ContentError
+from evaluator_cert.credentials.keys import SigningKeyError
 from evaluator_cert.db.engine import DatabaseUnavailableError
 from evaluator_cert.errors import DomainError
 from evaluator_cert.runtime import AppContext
@@ -137,6 +139,68 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_credentials_list(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.services import credentials
+
+    ctx = _open(settings)
+    with ctx.session() as session:
+        frame = credentials.list_credentials(session, None, args.search, status=args.status)
+    if args.json:
+        print(frame.to_json(orient="records", date_format="iso", indent=2))
+    elif frame.empty:
+        print("No credentials.")
+    else:
+        shown = frame[["id", "username", "level", "status", "issued_at", "valid_until"]]
+        print(shown.to_string(index=False))
+    return 0
+
+
+def cmd_credentials_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.services import credentials
+
+    ctx = _open(settings)
+    with ctx.session() as session:
+        row = credentials.revoke_credential(session, None, args.id, args.reason)
+    print(f"Revoked {row.id}; the status list shows it from now on.")
+    return 0
+
+
+def cmd_credentials_verify(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from evaluator_cert.credentials import verify_offline
+
+    now = datetime.now(UTC)
+    if args.jwks:
+        # offline: signature and dates against the saved key set; revocation is not known
+        result = verify_offline(args.token, args.jwks, now=now)
+    else:
+        from evaluator_cert.services import credentials
+
+        source = Path(args.token)
+        try:
+            is_file = source.is_file()
+        except (OSError, ValueError):  # a token longer than a file name can be
+            is_file = False
+        try:
+            token = (source.read_text(encoding="utf-8") if is_file else args.token).strip()
+            if token.startswith("{"):  # a saved answer of the credentials API
+                token = str(json.loads(token).get("credential_jwt") or "")
+        except (OSError, ValueError, AttributeError) as exc:
+            raise CommandError(f"The credential could not be read: {exc}") from None
+        ctx = _open(settings)
+        with ctx.session() as session:
+            result = credentials.verify_token(session, settings, token, now)
+    for name, check in result.checks.items():
+        mark = "ok  " if check["ok"] else "FAIL"
+        print(f"{mark} {name:<11} {check['detail']}")
+    if result.credential:
+        print(f"id: {result.credential.get('id')}")
+    print("VALID" if result.valid else f"INVALID: {result.reason}")
+    return 0 if result.valid else 1
+
+
 # --------------------------------------------------------------------------------- parser
 
 
@@ -180,6 +244,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="backup file to write")
     p = add("restore", cmd_restore, "Restore a backup into an empty database.")
     p.add_argument("input", help="backup file to read")
+
+    p = sub.add_parser(
+        "credentials", help="List, revoke and verify credentials.", description="Credentials."
+    )
+    csub = p.add_subparsers(dest="credentials_command", required=True, metavar="ACTION")
+    c = csub.add_parser("list", help="List issued credentials.")
+    c.set_defaults(func=cmd_credentials_list)
+    c.add_argument("--json", action="store_true", help="print JSON records")
+    c.add_argument("--search", help="part of an id, username or name")
+    c.add_argument("--status", choices=["active", "revoked", "expired"])
+    c = csub.add_parser("revoke", help="Revoke a credential (published at once).")
+    c.set_defaults(func=cmd_credentials_revoke)
+    c.add_argument("id", help="credential id: urn:uuid:... or the bare uuid")
+    c.add_argument("--reason", required=True, help="shown to the holder and to verifiers")
+    c = csub.add_parser(
+        "verify",
+        help="Verify a credential JWT; exit 0 if valid, 1 if not.",
+        description="Verify a credential JWT (or a file holding it). With --jwks, offline "
+        "against a saved key set (revocation cannot be checked); without, against this "
+        "installation's keys and revocation status.",
+    )
+    c.set_defaults(func=cmd_credentials_verify)
+    c.add_argument("token", metavar="FILE|JWT", help="the JWT, or a file holding it")
+    c.add_argument("--jwks", metavar="FILE|URL", help="published key set (jwks.json)")
     return parser
 
 
@@ -189,6 +277,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = get_settings()
         return int(args.func(args, settings))
     except (DomainError, CommandError, ConfigError, DatabaseUnavailableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (ContentError, SigningKeyError) as exc:
+        # The content's problems are one per line (file:line: message); keys: one sentence.
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -36,7 +36,7 @@ class AppContext:
         check_database(engine)
         if migrate_schema:
             migrate(engine)
-        return cls(settings, engine, make_session_factory(engine))
+        return cls(settings, engine, make_session_factory(engine, settings=settings))
 
     def session(self) -> Session:
         return self.sessions()

@@ -18,7 +18,7 @@ with ctx.session() as session:
 
 c1, c2, c3 = st.columns(3)
 action = c1.selectbox("Action", actions, index=None, placeholder="All actions")
-who = c2.text_input("Actor", placeholder="username or system")
+who = c2.text_input("Actor", placeholder="username or system", max_chars=64)
 since = c3.date_input("Since", value=datetime.now(UTC).date() - timedelta(days=30))
 
 with ctx.session() as session:

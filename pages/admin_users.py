@@ -17,10 +17,12 @@ st.title("Users")
 with ctx.session() as session:
     users = accounts.users_frame(session, actor)
 
-query = st.text_input("Filter", placeholder="username, name, role or cohort")
+query = st.text_input("Filter", placeholder="username, name, role or cohort", max_chars=120)
 shown = users
 if query:
-    mask = users.astype(str).apply(lambda col: col.str.contains(query, case=False)).any(axis=1)
+    # plain substring match: a typed "(" or "*" must not be read as a regular expression
+    matches = users.astype(str).apply(lambda col: col.str.contains(query, case=False, regex=False))
+    mask = matches.any(axis=1)
     shown = users[mask]
 st.dataframe(shown, hide_index=True, width="stretch")
 st.caption(f"{len(shown)} of {len(users)} users")

@@ -43,7 +43,7 @@ if submitted:
                 unsafe_allow_javascript=True,
             )
 
-if "auth" in st.secrets:
+if state.sso_configured():
     st.divider()
     if st.button("Sign in with single sign-on", icon=":material/key:"):
         st.login()

@@ -31,13 +31,19 @@ if not open_ids:
 # Default to the module chosen elsewhere, else the first open module not yet passed.
 todo = [m for m in open_ids if not overview.modules[m].passed]
 wanted = st.session_state.get("practice_module") or (todo[0] if todo else open_ids[0])
+# A keyed widget keeps the trainee's pick; an index that follows it would remount the widget
+# under a new identity on the next run and silently undo a second change of module.
+# Another page (home, lessons) hands a module over by changing practice_module.
+handed_over = st.session_state.get("practice_module") != st.session_state.get("practice_synced")
+if handed_over or st.session_state.get("practice_pick") not in open_ids:
+    st.session_state["practice_pick"] = wanted if wanted in open_ids else open_ids[0]
 module_id = st.selectbox(
     "Module",
     open_ids,
-    index=open_ids.index(wanted) if wanted in open_ids else 0,
+    key="practice_pick",
     format_func=lambda m: f"{m} {catalog.module(m).title} — {overview.modules[m].reason}",
 )
-st.session_state["practice_module"] = module_id
+st.session_state["practice_module"] = st.session_state["practice_synced"] = module_id
 module = catalog.module(module_id)
 st.page_link("pages/learn.py", label=f"Read the {module_id} lesson", icon=":material/menu_book:")
 
@@ -61,7 +67,9 @@ def workspace(module_id: str) -> None:
                 )
                 if not st.button(label, type="primary", icon=":material/play_arrow:"):
                     return
-                attempt_id = attempts.start_practice(session, actor, catalog, module_id)
+                attempts.start_practice(session, actor, catalog, module_id)
+                # Rerun so the start button and its caption do not linger above the first item.
+                st.rerun()
             view = attempts.attempt_view(session, actor, catalog, attempt_id)
     except DomainError as exc:
         show_error(exc)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+POOL_SIZE = 10
+POOL_MAX = 60
 
 
 class DatabaseUnavailableError(RuntimeError):
@@ -40,6 +46,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     elif url.startswith("postgresql"):
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("connect_args", {"connect_timeout": 5})
+    if sqlite_file is not None or url.startswith("postgresql"):
+        # One connection per concurrently running page: the default 5 + 10 made the 16th
+        # simultaneous user wait 30 s and fail. PostgreSQL's max_connections must allow
+        # POOL_MAX per app instance (see docs/operations.md).
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_MAX - POOL_SIZE)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -55,8 +67,9 @@ def _sqlite_pragmas(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     cur.close()
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, **info: Any) -> sessionmaker[Session]:
+    """Sessions that carry ``info`` (the app's settings) to the use cases that need it."""
+    return sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 @contextmanager
@@ -64,6 +77,48 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+LOCK_RETRIES = 8
+_SQLITE_WRITERS = threading.RLock()  # re-entrant: a wrapped use case may call another
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _is_locked(exc: OperationalError) -> bool:
+    return "database is locked" in str(exc.orig) or "database table is locked" in str(exc.orig)
+
+
+def retry_if_locked(
+    fn: Callable[Concatenate[Session, P], R],
+) -> Callable[Concatenate[Session, P], R]:
+    """Retry a unit of work that SQLite refused with "database is locked".
+
+    WAL lets many read but one write; a transaction that read before another writer
+    committed cannot upgrade to a write and fails at once, without waiting on busy_timeout.
+    The work is rolled back and run again after a short, jittered backoff, so callers
+    never see the error. Only for idempotent use cases whose first argument is the Session.
+    """
+
+    @wraps(fn)
+    def wrapper(session: Session, *args: P.args, **kwargs: P.kwargs) -> R:
+        # SQLite has one writer at a time anyway; queueing this process's writers on a lock
+        # replaces busy_timeout's sleep-and-poll, which collapses under many threads.
+        serial = session.get_bind().dialect.name == "sqlite"
+        for attempt in range(LOCK_RETRIES):
+            try:
+                if serial:
+                    with _SQLITE_WRITERS:
+                        return fn(session, *args, **kwargs)
+                return fn(session, *args, **kwargs)
+            except OperationalError as exc:
+                if not _is_locked(exc) or attempt == LOCK_RETRIES - 1:
+                    raise
+                session.rollback()
+                time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    return wrapper
 
 
 def check_database(engine: Engine) -> None:

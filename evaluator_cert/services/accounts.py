@@ -46,6 +46,10 @@ def get_user(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username.strip().lower()))
 
 
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
 def create_user(
     session: Session,
     settings: Settings,
@@ -68,6 +72,10 @@ def create_user(
         security.check_password_policy(password, settings, username=username)
     if display_name is not None and len(display_name) > 120:
         raise InvalidInputError("Display names are limited to 120 characters.")
+    if cohort is not None and len(cohort) > 64:
+        raise InvalidInputError("Cohort names are limited to 64 characters.")
+    if email is not None and len(email) > 254:
+        raise InvalidInputError("E-mail addresses are limited to 254 characters.")
     if get_user(session, username) is not None:
         raise ConflictError(f"The username {username!r} is taken.")
     user = User(
@@ -222,6 +230,7 @@ def change_password(
     session: Session, settings: Settings, actor: Actor, current: str, new: str
 ) -> None:
     """Change one's own password; every other login session of the account ends."""
+    require_role(actor, *ROLES)
     user = session.get(User, actor.id)
     if user is None:
         raise NotFoundError("Your account no longer exists.")
@@ -300,6 +309,7 @@ def reset_password(
 
 
 def set_name_public(session: Session, actor: Actor, public: bool) -> None:
+    require_role(actor, *ROLES)
     user = session.get(User, actor.id)
     if user is None:
         raise NotFoundError("Your account no longer exists.")

@@ -3,6 +3,7 @@ saved and progression updated in one transaction), close exams at their time lim
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from evaluator_cert import grading, progression
+from evaluator_cert.db.engine import retry_if_locked
 from evaluator_cert.db.models import (
     Annotation,
     Attempt,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from evaluator_cert.content.schema import Item
 
 MAX_TEXT = 5000  # characters in any free-text answer
+MAX_ANSWER_CHARS = 50_000  # the whole answer as JSON (free text plus spans, boxes, ratings)
 # Practice sets re-serve a few earlier items unannounced, to measure self-consistency.
 DUPLICATE_SUFFIX = "#dup"
 HIDDEN_DUPLICATES = 2
@@ -139,7 +142,7 @@ def trainee_overview(
 
 
 def _target_user(actor: Actor, user_id: int | None) -> int:
-    if user_id is None or user_id == actor.id:
+    if actor is None or user_id is None or user_id == actor.id:
         require_role(actor, "trainee", "instructor", "admin")
         return actor.id
     require_role(actor, "instructor", "admin")
@@ -272,6 +275,7 @@ def _new_seed() -> int:
     return random.SystemRandom().randrange(1, 2**31 - 1)
 
 
+@retry_if_locked
 def start_practice(
     session: Session, actor: Actor, catalog: Catalog, module_id: str, *, now: datetime | None = None
 ) -> int:
@@ -382,9 +386,13 @@ def validate_answer(item: Item, answer: Any) -> dict[str, Any]:
         value = answer.get(key)
         if isinstance(value, str) and len(value) > MAX_TEXT:
             raise InvalidInputError(f"Answers are limited to {MAX_TEXT} characters.")
+    # Whatever its shape, an answer is stored whole: bound its size before grading it.
+    if len(json.dumps(answer, default=str)) > MAX_ANSWER_CHARS:
+        raise InvalidInputError("That answer is too large to save; no item needs one that long.")
     return answer
 
 
+@retry_if_locked
 def record_answer(
     session: Session,
     actor: Actor,

@@ -219,6 +219,10 @@ def seed_demo(
             except DomainError:
                 pass
     demo = _demo_trainee_history(ctx, rng, now)
+    calibration = _demo_calibration(ctx, rng, now)
+    from evaluator_cert.services.credentials import issue_demo_credentials
+
+    credentials = issue_demo_credentials(ctx, now=now)
     with ctx.session() as session:
         set_meta(session, "demo_history", "true")
         session.commit()
@@ -226,8 +230,64 @@ def seed_demo(
         "accounts created": len(created),
         "cohort trainees": trainees,
         "answers": answers + demo,
-        "L1 certified": certified,
+        "L1 certified by exam": certified,
+        "calibration sessions": calibration,
+        "demo credentials": ", ".join(f"{n} {status}" for status, n in credentials.items()),
     }
+
+
+def _demo_calibration(ctx: AppContext, rng: random.Random, now: datetime) -> int:
+    """A published calibration session, and an open one the demo trainee can still take."""
+    from evaluator_cert.services import calibration
+
+    catalog = ctx.base_catalog
+    items = [i.id for i in catalog.calibration_batch("L1")]
+    with ctx.session() as session:
+        instructor = Actor.of(accounts.get_user(session, "instructor"))  # type: ignore[arg-type]
+        members = session.scalars(
+            select(User).where(User.cohort == COHORT, User.role == "trainee")
+        ).all()
+        participants = [Actor.of(u) for u in members]
+        published = calibration.create_session(
+            session,
+            instructor,
+            catalog,
+            level_id="L1",
+            title="Week 1: sentiment and intent",
+            item_ids=items[:8],
+            user_ids=[a.id for a in participants],
+            now=now - timedelta(days=7),
+        )
+        for actor in participants:
+            if actor.username == "trainee":
+                continue
+            skill = rng.uniform(0.5, 0.9)
+            attempt_id = calibration.start_calibration(session, actor, catalog, published)
+            for item_id in items[:8]:
+                answer = simulated_answer(catalog.item(item_id), skill, rng)
+                calibration.answer_calibration(session, actor, catalog, attempt_id, item_id, answer)
+        for item_id in items[:8]:
+            item = catalog.item(item_id)
+            calibration.save_note(
+                session,
+                instructor,
+                catalog,
+                published,
+                item_id,
+                f"Discussed in the group review. {item.contested or item.explanation}",
+            )
+        calibration.publish(session, instructor, published, now=now - timedelta(days=6))
+        calibration.create_session(
+            session,
+            instructor,
+            catalog,
+            level_id="L1",
+            title="Week 2: rubric anchors",
+            item_ids=items[8:16],
+            user_ids=[a.id for a in participants],
+            now=now - timedelta(days=1),
+        )
+    return 2
 
 
 def _demo_trainee_history(ctx: AppContext, rng: random.Random, now: datetime) -> int:

@@ -43,15 +43,17 @@ class TraineeDashboard:
 def _timeline(stamped: list[tuple[datetime, grading.ItemGrade]]) -> pd.DataFrame:
     """Agreement over a sliding window of graded items, with its 95% interval where kappa."""
     rows = []
-    rule = GateRule(min_items=1)
     for end in range(TIMELINE_WINDOW, len(stamped) + 1, TIMELINE_STEP):
         window = stamped[end - TIMELINE_WINDOW : end]
         grades = [g for _, g in window]
-        result = grading.grade_attempt(grades, rule)
-        value = grading.combined_agreement(grades)
         low = high = None
-        if result.kappa is not None and all(g.decisions for g in grades):
-            value, low, high = result.kappa, result.kappa_low, result.kappa_high
+        # Only the pooled kappa (what grade_attempt reports as kappa) is needed here; the full
+        # aggregate recomputed every per-type figure for each window and dominated the page.
+        kappa = grading._pooled_kappa(grades) if all(g.decisions for g in grades) else None
+        if kappa is not None:
+            value, low, high = kappa
+        else:
+            value = grading.combined_agreement(grades)
         rows.append(
             {"at": window[-1][0], "items": end, "agreement": value, "low": low, "high": high}
         )
@@ -80,7 +82,7 @@ def trainee_dashboard(
     session: Session, actor: Actor, catalog: Catalog, *, user_id: int | None = None
 ) -> TraineeDashboard:
     """A trainee's own figures; instructors may look at any trainee's."""
-    if user_id is None or user_id == actor.id:
+    if actor is None or user_id is None or user_id == actor.id:
         require_role(actor, "trainee")
         user_id = actor.id
     else:

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from evaluator_cert.content.loader import ContentError
+from evaluator_cert.credentials.keys import SigningKeyError
 from evaluator_cert.db.engine import DatabaseUnavailableError
 from evaluator_cert.errors import DomainError
 
@@ -24,11 +26,20 @@ def message_for(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, DatabaseUnavailableError):
         return f"The database is not available right now. {exc}"
+    if isinstance(exc, ContentError):
+        # Operators fix content by file and line; the first problem is enough to start.
+        first = exc.problems[0] if exc.problems else "unknown problem"
+        return (
+            f"The course content has {len(exc.problems)} error(s), so this page cannot open; "
+            f"the first is {first}. Run `python -m evaluator_cert validate-content` for all."
+        )
+    if isinstance(exc, SigningKeyError):
+        return f"Credentials are unavailable right now: {exc}"
     return UNEXPECTED
 
 
 def show_error(exc: BaseException) -> None:
-    if not isinstance(exc, DomainError | DatabaseUnavailableError):
+    if not isinstance(exc, DomainError | DatabaseUnavailableError | ContentError):
         log.exception("unexpected error", exc_info=exc)
     st.error(message_for(exc), icon=":material/error:")
 

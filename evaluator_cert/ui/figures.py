@@ -65,6 +65,10 @@ def agreement_timeline(timeline: pd.DataFrame, threshold: float) -> go.Figure:
         margin={"t": 20, "b": 20},
         legend={"orientation": "h"},
     )
+    if timeline["at"].nunique() == 1:
+        # A single point would get an axis of milliseconds; show the day around it instead.
+        at = pd.Timestamp(timeline["at"].iloc[0])
+        fig.update_xaxes(range=[at - pd.Timedelta(hours=12), at + pd.Timedelta(hours=12)])
     return fig
 
 

@@ -73,9 +73,32 @@ def current_actor() -> Actor | None:
             return None
         return actor
     if st.session_state.get("_cookie_checked"):
-        return None
+        return _actor_from_single_sign_on()
     st.session_state["_cookie_checked"] = True
-    return _actor_from_cookie()
+    return _actor_from_cookie() or _actor_from_single_sign_on()
+
+
+def sso_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def _actor_from_single_sign_on() -> Actor | None:
+    """With an [auth] section in secrets, an identity-provider login maps to our account by
+    e-mail; the role still comes from our database."""
+    if not sso_configured() or not st.user.is_logged_in:
+        return None
+    email = str(st.user.get("email") or "").strip().lower()
+    if not email:
+        return None
+    with app().session() as session:
+        user = accounts.user_by_email(session, email)
+        if user is None or not user.is_active:
+            st.error(f"No active account uses {email}. Ask an administrator to create one.")
+            return None
+        return log_in(user)
 
 
 def _session_alive(sid: str) -> bool:

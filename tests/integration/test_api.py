@@ -1,0 +1,257 @@
+"""The public credential API (JWKS, facts, verify, bulk, status list) through Starlette's
+TestClient, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from evaluator_cert import api, runtime
+from evaluator_cert.config import Settings
+from evaluator_cert.credentials import decode_status_list, verify_credential_jwt
+from evaluator_cert.db.models import Credential, User
+from evaluator_cert.runtime import AppContext
+from evaluator_cert.services import accounts
+from evaluator_cert.services import credentials as creds
+from evaluator_cert.services.actors import Actor
+
+FIXTURE_CONTENT = Path(__file__).parents[1] / "fixtures" / "content"
+PASSWORD = "correct horse battery"
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        content_dir=FIXTURE_CONTENT,
+        base_url="http://testserver",
+        secret_key="test-secret",
+    )
+
+
+@pytest.fixture
+def client(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    # the routes use the process's context; point it at this test's database
+    monkeypatch.setattr(runtime, "_context", ctx)
+    with TestClient(Starlette(routes=api.routes), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def _user(ctx: AppContext, username: str, **extra: object) -> User:
+    with ctx.session() as s:
+        return accounts.create_user(s, ctx.settings, username=username, password=PASSWORD, **extra)
+
+
+def _issue(ctx: AppContext, user: User, at: datetime) -> str:
+    with ctx.session() as s:
+        holder = s.get(User, user.id)
+        assert holder is not None
+        row = creds.issue_credential(
+            s, holder, ctx.base_catalog, "L1", 0.8, at, settings=ctx.settings
+        )
+        s.commit()
+        return row.id
+
+
+@pytest.fixture
+def three(ctx: AppContext) -> dict[str, str]:
+    """An active, an expired and a revoked credential."""
+    admin = Actor.of(_user(ctx, "root", role="admin"))
+    ids = {
+        "active": _issue(ctx, _user(ctx, "ada", email="ada@example.org"), NOW - timedelta(days=3)),
+        "expired": _issue(ctx, _user(ctx, "bob"), NOW - timedelta(days=400)),
+        "revoked": _issue(ctx, _user(ctx, "cy"), NOW - timedelta(days=3)),
+    }
+    with ctx.session() as s:
+        creds.revoke_credential(s, admin, ids["revoked"], "Exam taken with outside help.")
+    return ids
+
+
+def _jwt(ctx: AppContext, cid: str) -> str:
+    with ctx.session() as s:
+        return s.get(Credential, cid).jwt  # type: ignore[union-attr]
+
+
+def test_facts_report_each_status_with_exactly_the_public_fields(
+    client: TestClient, ctx: AppContext, three: dict[str, str]
+) -> None:
+    for status, cid in three.items():
+        for path_id in (cid, cid.removeprefix("urn:uuid:")):
+            r = client.get(f"/api/v1/credentials/{path_id}")
+            assert r.status_code == 200, r.text
+            body = r.json()
+            assert set(body) == set(creds.PUBLIC_FIELDS)
+            assert body["status"] == status and body["id"] == cid
+            assert r.headers["access-control-allow-origin"] == "*"
+    revoked = client.get(f"/api/v1/credentials/{three['revoked']}").json()
+    assert revoked["revocation_reason"] == "Exam taken with outside help."
+    body = client.get(f"/api/v1/credentials/{three['active']}").json()
+    # nested keys too: only the achievement's public description
+    assert set(body["achievement"]) == {"name", "description", "criteria"}
+    text = json.dumps({k: v for k, v in body.items() if k != "credential_jwt"})
+    for secret in ("ada@example.org", "ada", '"user_id"', '"email"', "password", '"agreement":'):
+        assert secret not in text
+    for item in ctx.base_catalog.items:  # no item, hence no gold or answer, is ever named
+        assert item.id not in text
+
+
+def test_unknown_and_malformed_ids(client: TestClient) -> None:
+    r = client.get(f"/api/v1/credentials/urn:uuid:{uuid.uuid4()}")
+    assert r.status_code == 404 and "error" in r.json()
+    r = client.get("/api/v1/credentials/not-a-credential")
+    assert r.status_code == 400 and "urn:uuid" in r.json()["error"]
+
+
+def test_verify_accepts_raw_and_json_bodies(
+    client: TestClient, ctx: AppContext, three: dict[str, str]
+) -> None:
+    token = _jwt(ctx, three["active"])
+    raw = client.post("/api/v1/verify", content=token, headers={"content-type": "text/plain"})
+    wrapped = client.post("/api/v1/verify", json={"credential_jwt": token})
+    for r in (raw, wrapped):
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["valid"] is True
+        assert set(body["checks"]) == {"signature", "claims", "not_before", "expiry", "status"}
+        assert body["credential"]["id"] == three["active"]
+        assert set(body["credential"]) == set(creds.PUBLIC_FIELDS)
+
+    revoked = client.post("/api/v1/verify", content=_jwt(ctx, three["revoked"])).json()
+    assert revoked["valid"] is False and revoked["checks"]["status"]["ok"] is False
+    assert revoked["credential"]["status"] == "revoked"
+    expired = client.post("/api/v1/verify", content=_jwt(ctx, three["expired"])).json()
+    assert expired["valid"] is False and expired["checks"]["expiry"]["ok"] is False
+    assert expired["checks"]["signature"]["ok"] is True
+
+
+def test_verify_flags_a_tampered_token(
+    client: TestClient, ctx: AppContext, three: dict[str, str]
+) -> None:
+    head, _, sig = _jwt(ctx, three["active"]).split(".")
+    other_payload = _jwt(ctx, three["revoked"]).split(".")[1]
+    r = client.post("/api/v1/verify", content=f"{head}.{other_payload}.{sig}")
+    assert r.status_code == 200
+    assert r.json()["valid"] is False and r.json()["checks"]["signature"]["ok"] is False
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (b"", "text/plain"),
+        (b"not a jwt", "text/plain"),
+        (b"a.b", "text/plain"),
+        (b"!!!.???.***", "text/plain"),
+        (b"{not json", "application/json"),
+        (b'{"credential_jwt": 42}', "application/json"),
+        (b'["a.b.c"]', "application/json"),
+        (b"\xff\xfe.\x00.x", "text/plain"),
+    ],
+)
+def test_malformed_verify_input_is_a_400_json(
+    client: TestClient, body: bytes, content_type: str
+) -> None:
+    r = client.post("/api/v1/verify", content=body, headers={"content-type": content_type})
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.json()["error"]
+
+
+def test_oversized_body_is_refused(client: TestClient) -> None:
+    r = client.post("/api/v1/verify", content=b"a" * (api.MAX_BODY_BYTES + 1))
+    assert r.status_code == 413 and "error" in r.json()
+
+
+def test_bulk_checks_in_order(client: TestClient, three: dict[str, str]) -> None:
+    unknown = f"urn:uuid:{uuid.uuid4()}"
+    ids = [three["revoked"], three["active"].removeprefix("urn:uuid:"), unknown, three["expired"]]
+    r = client.post("/api/v1/verify/bulk", json={"ids": ids})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["count"] == 4
+    assert [row["status"] for row in body["results"]] == ["revoked", "active", "unknown", "expired"]
+    for row in body["results"]:
+        assert set(row) == {"id", "status", "level", "issued_at", "valid_until"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"ids": [f"urn:uuid:{uuid.uuid4()}" for _ in range(creds.MAX_BULK_IDS + 1)]},
+        {"ids": "urn:uuid:1"},
+        {"ids": [1, 2]},
+        {"ids": ["nonsense"]},
+        {"wrong": []},
+        [],
+    ],
+)
+def test_bulk_rejects_bad_requests(client: TestClient, payload: object) -> None:
+    r = client.post("/api/v1/verify/bulk", content=json.dumps(payload))
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]
+
+
+def test_bulk_accepts_exactly_the_limit(client: TestClient) -> None:
+    ids = [f"urn:uuid:{uuid.uuid4()}" for _ in range(creds.MAX_BULK_IDS)]
+    r = client.post("/api/v1/verify/bulk", json={"ids": ids})
+    assert r.status_code == 200 and r.json()["count"] == creds.MAX_BULK_IDS
+
+
+def test_status_list_route_tracks_revocations(
+    client: TestClient, ctx: AppContext, three: dict[str, str]
+) -> None:
+    jwks = client.get("/.well-known/jwks.json").json()
+    with ctx.session() as s:
+        index = {c.id: c.status_list_index for c in s.scalars(select(Credential))}
+
+    def bits() -> set[int]:
+        r = client.get("/status/1")
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith(api.VC_JWT_MEDIA_TYPE)
+        checked = verify_credential_jwt(r.text, jwks, now=datetime.now(UTC))
+        assert checked.checks["signature"]["ok"], checked.checks
+        return decode_status_list(checked.credential["credentialSubject"]["encodedList"]).indices()
+
+    assert bits() == {index[three["revoked"]]}
+    with ctx.session() as s:
+        creds.revoke_credential(s, None, three["active"], "duplicate account")
+    assert bits() == {index[three["revoked"]], index[three["active"]]}
+    assert client.get("/status/99").status_code == 404
+
+
+def test_jwks_and_single_key(client: TestClient, ctx: AppContext, three: dict[str, str]) -> None:
+    jwks = client.get("/.well-known/jwks.json").json()
+    assert len(jwks["keys"]) == 1
+    key = jwks["keys"][0]
+    assert "d" not in key  # never the private part
+    kid = key["kid"].rsplit("/", 1)[-1]
+    single = client.get(f"/keys/{kid}")
+    assert single.status_code == 200 and single.json() == key
+    assert client.get("/keys/unknown").status_code == 404
+    with ctx.session() as s:
+        creds.rotate_signing_key(s, ctx.settings, None)
+    assert len(client.get("/.well-known/jwks.json").json()["keys"]) == 2
+    # a credential signed before the rotation still verifies through the API
+    assert client.post("/api/v1/verify", content=_jwt(ctx, three["active"])).json()["valid"]
+
+
+def test_cors_preflight(client: TestClient) -> None:
+    r = client.options(
+        "/api/v1/verify",
+        headers={"Origin": "https://hiring.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert r.status_code == 204
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "POST" in r.headers["access-control-allow-methods"]
+
+
+def test_healthz_still_answers(client: TestClient) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
