@@ -113,6 +113,12 @@ def cmd_validate_content(args: argparse.Namespace, settings: Settings) -> int:
     return run_validate_cli(root, as_json=args.json, strict=args.strict)
 
 
+def cmd_import_content(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.content.importers import main as import_main
+
+    return import_main(args.rest)
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from evaluator_cert.services.export import export_annotations
 
@@ -237,6 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", help="folder holding curriculum/ and assessments/")
     p.add_argument("--json", action="store_true", help="print a JSON report")
     p.add_argument("--strict", action="store_true", help="treat shipped-bank targets as errors")
+    p = add(
+        "import-content",
+        cmd_import_content,
+        "Import a Label Studio export or CSV/JSONL rows into an item set file "
+        "(see `import-content -- --help`).",
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="{label-studio|rows} FILE --out SET ...")
     p = add("export", cmd_export, "Export attempts and annotations as CSV or JSONL.")
     p.add_argument("output", help="file to write")
     p.add_argument("--format", choices=["csv", "jsonl"], default=None)
