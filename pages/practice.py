@@ -14,6 +14,8 @@ from evaluator_cert.ui.errors import show_error, user_errors
 from evaluator_cert.ui.trainee import remediation_banner
 from evaluator_cert.ui.widgets import TASK_TITLES, answer_widget, show_feedback
 
+MIN_SHOWN_AGREEMENT = 8
+
 actor = state.require("trainee")
 ctx = state.app()
 catalog = ctx.catalog()
@@ -76,9 +78,11 @@ def workspace(module_id: str) -> None:
         return
     total = len(view.item_ids)
     st.progress(view.answered / max(1, total), text=f"{view.answered} of {total} answered")
-    if view.agreement is not None:
+    # A kappa over a handful of answers says little; show it once there is some evidence.
+    if view.agreement is not None and view.answered >= MIN_SHOWN_AGREEMENT:
         st.caption(
-            f"Agreement so far: {view.agreement:.2f} (passes at {module.gate.threshold:.2f})"
+            f"Agreement so far: {view.agreement:.2f} (passes at {module.gate.threshold:.2f} "
+            f"over at least {module.gate.min_items} items)"
         )
 
     shown_key = f"feedback_{attempt_id}"
