@@ -25,7 +25,9 @@ st.set_page_config(page_title="evaluator-cert", page_icon=":material/verified:",
 try:
     ctx = state.app()
     actor = state.current_actor()
-    ctx.base_catalog  # noqa: B018 - broken content is reported here, naming file:line
+    # Load the content now, so broken content is reported here (naming file:line). Assigned,
+    # not a bare expression: Streamlit's magic would print a bare expression on the page.
+    catalog = ctx.base_catalog
 except Exception as exc:  # database down or data folder unusable: one sentence, no traceback
     show_error(exc)
     st.stop()
