@@ -32,7 +32,7 @@ serve: install
 
 ## The whole suite (unit, integration on SQLite and PostgreSQL if configured, AppTest, browser)
 test: dev
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n 2 --dist loadfile -rfE $(PYTEST_ARGS)
 
 lint: dev
 	$(VENV)/bin/ruff check .
