@@ -16,9 +16,10 @@ catalog = ctx.catalog()
 level0 = catalog.levels[0]
 
 
-@st.cache_data(ttl=60, show_spinner=False)
+@st.cache_data(ttl=300, show_spinner=False)
 def load(group: str | None, version: str, catalog_version: str) -> pd.DataFrame:
-    # version and catalog_version are cache keys: new answers or a gold correction refresh it.
+    # version and catalog_version are cache keys: answers (to the minute), audited changes
+    # or a gold correction refresh it.
     del version, catalog_version
     with ctx.session() as session:
         return cohort_service.cohort_frame(session, actor, catalog, cohort=group)
@@ -26,9 +27,12 @@ def load(group: str | None, version: str, catalog_version: str) -> pd.DataFrame:
 
 with ctx.session() as session:
     groups = cohort_service.cohort_names(session, actor)
-    version = cohort_service.data_version(session)
+    version = cohort_service.coarse_version(session)
 
-st.title("Cohort")
+title, refresh = st.columns([5, 1], vertical_alignment="bottom")
+title.title("Cohort")
+if refresh.button("Refresh", icon=":material/refresh:", help="Reload the latest figures."):
+    load.clear()
 group = st.selectbox("Cohort", [None, *groups], format_func=lambda g: g or "All trainees")
 frame = load(group, version, catalog.version)
 if frame.empty:

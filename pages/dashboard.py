@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evaluator_cert.services import disputes
-from evaluator_cert.services.trainee_stats import trainee_dashboard
+from evaluator_cert.services import attempts, disputes
+from evaluator_cert.services.trainee_stats import TraineeDashboard, trainee_dashboard
 from evaluator_cert.ui import figures, state
 
 actor = state.require("trainee")
@@ -13,9 +13,19 @@ ctx = state.app()
 catalog = ctx.catalog()
 threshold = catalog.levels[0].drift_threshold
 
+
+@st.cache_data(ttl=300, max_entries=256, show_spinner=False)
+def load(user_id: int, answered: int, catalog_version: str) -> TraineeDashboard:
+    # The key: a new answer changes ``answered``, a gold correction the catalog version.
+    del user_id, answered, catalog_version
+    with ctx.session() as session:
+        return trainee_dashboard(session, actor, catalog)
+
+
 with ctx.session() as session:
-    dash = trainee_dashboard(session, actor, catalog)
+    answered = attempts.answered_count(session, actor.id)
     my_disputes = disputes.my_disputes(session, actor)
+dash = load(actor.id, answered, catalog.version)
 
 st.title("My agreement with the experts")
 if dash.graded == 0:

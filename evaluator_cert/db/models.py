@@ -210,6 +210,24 @@ class ModuleProgress(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class TraineeRolling(Base):
+    """Per-trainee rolling agreement, kept current where answers are written so the cohort
+    view reads one row per trainee instead of re-deriving it from stored grades."""
+
+    __tablename__ = "trainee_rolling"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    graded: Mapped[int] = mapped_column(Integer, default=0)  # practice answers, duplicates too
+    rolling_kappa: Mapped[float | None] = mapped_column(Float)  # the last drift window
+    kappa_low: Mapped[float | None] = mapped_column(Float)
+    kappa_high: Mapped[float | None] = mapped_column(Float)
+    previous_kappa: Mapped[float | None] = mapped_column(Float)  # the window before (trend)
+    last_activity: Mapped[datetime | None]  # the latest answer of any kind
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class Review(Base):
     """An instructor's rubric scores for a written justification."""
 

@@ -25,6 +25,7 @@ from evaluator_cert.db.models import (
     ModuleProgress,
     Override,
     Remediation,
+    TraineeRolling,
     User,
     utcnow,
 )
@@ -35,7 +36,7 @@ from evaluator_cert.errors import (
     NotEligibleError,
     NotFoundError,
 )
-from evaluator_cert.services import audit
+from evaluator_cert.services import audit, rolling
 from evaluator_cert.services.actors import Actor, require_role
 
 if TYPE_CHECKING:
@@ -460,6 +461,8 @@ def record_answer(
         return again
     if attempt.kind == "practice":
         _update_practice_progress(session, actor, catalog, attempt, now)
+    else:
+        _touch_rolling(session, actor.id, catalog)
     session.commit()
     return AnswerView(
         item_id,
@@ -516,8 +519,12 @@ def _update_practice_progress(
         attempt.submitted_at = now
         attempt.passed = result.passed
         attempt.result = {"statistic": progress.agreement, "reason": result.reason}
+    # One read of the last 2 x window practice grades serves the summary and the drift check.
+    window = catalog.levels[0].drift_window
+    rows = _recent_practice_rows(session, actor.id, 2 * window)
+    _write_rolling(session, actor.id, rows, window)
     if remediation is None:
-        _check_drift(session, actor, catalog, now)
+        _check_drift(session, actor, catalog, now, _as_grades(rows[:window], catalog))
 
 
 def _finite(value: float | None) -> float | None:
@@ -534,21 +541,28 @@ def _release_module(
         audit.record(session, actor, "remediation.completed", actor.username)
 
 
-def recent_grades(
-    session: Session, user_id: int, catalog: Catalog, window: int
-) -> list[grading.ItemGrade]:
-    rows = session.execute(
-        select(Annotation.item_id, Grade)
-        .join(Grade, Grade.annotation_id == Annotation.id)
-        .join(Attempt, Attempt.id == Annotation.attempt_id)
-        .where(
-            Annotation.user_id == user_id,
-            Attempt.kind == "practice",
-            Annotation.item_id.not_like(f"%{DUPLICATE_SUFFIX}"),
-        )
-        .order_by(Annotation.created_at.desc(), Annotation.id.desc())
-        .limit(window)
-    ).all()
+def _recent_practice_rows(session: Session, user_id: int, limit: int) -> list[tuple[str, Grade]]:
+    """(item id, grade) of the trainee's last ``limit`` graded practice answers, newest first
+    (hidden duplicates left out)."""
+    return [
+        (item_id, g)
+        for item_id, g in session.execute(
+            select(Annotation.item_id, Grade)
+            .join(Grade, Grade.annotation_id == Annotation.id)
+            .join(Attempt, Attempt.id == Annotation.attempt_id)
+            .where(
+                Annotation.user_id == user_id,
+                Attempt.kind == "practice",
+                Annotation.item_id.not_like(f"%{DUPLICATE_SUFFIX}"),
+            )
+            .order_by(Annotation.created_at.desc(), Annotation.id.desc())
+            .limit(limit)
+        ).all()
+    ]
+
+
+def _as_grades(rows: Sequence[tuple[str, Grade]], catalog: Catalog) -> list[grading.ItemGrade]:
+    """Newest-first rows -> ItemGrades oldest first, items no longer in the catalog left out."""
     return [
         grade_from_row(item_id, catalog.item(item_id).type, g)
         for item_id, g in reversed(rows)
@@ -556,15 +570,92 @@ def recent_grades(
     ]
 
 
-def _check_drift(session: Session, actor: Actor, catalog: Catalog, now: datetime) -> None:
+def recent_grades(
+    session: Session, user_id: int, catalog: Catalog, window: int
+) -> list[grading.ItemGrade]:
+    return _as_grades(_recent_practice_rows(session, user_id, window), catalog)
+
+
+def _write_rolling(
+    session: Session,
+    user_id: int,
+    rows: Sequence[tuple[str, Grade]],
+    window: int,
+) -> TraineeRolling:
+    """Store the trainee's rolling figures, computed from their newest-first practice rows."""
+    pairs = [
+        [(str(t), str(gold)) for t, gold in (g.details or {}).get("decisions") or ()]
+        for _, g in rows
+    ]
+    figures = rolling.single_figures(
+        [d for p in pairs[:window] for d in p], [d for p in pairs[window : 2 * window] for d in p]
+    )
+    summary = session.get(TraineeRolling, user_id)
+    if summary is None:
+        summary = TraineeRolling(user_id=user_id)
+        session.add(summary)
+    summary.graded = (
+        session.scalar(
+            select(func.count())
+            .select_from(Annotation)
+            .join(Attempt, Attempt.id == Annotation.attempt_id)
+            .where(Annotation.user_id == user_id, Attempt.kind == "practice")
+        )
+        or 0
+    )
+    summary.last_activity = session.scalar(
+        select(func.max(Annotation.created_at)).where(Annotation.user_id == user_id)
+    )
+    (
+        summary.rolling_kappa,
+        summary.kappa_low,
+        summary.kappa_high,
+        summary.previous_kappa,
+    ) = (rolling.finite(f) for f in figures)
+    # Wall-clock, not ``now``: it versions the cohort view's cache, so it must only move forward.
+    summary.updated_at = utcnow()
+    return summary
+
+
+def refresh_rolling(session: Session, user_id: int, catalog: Catalog) -> TraineeRolling:
+    """Recompute a trainee's rolling summary from stored grades (after a regrade, or for a
+    trainee whose answers predate the summary). Flushes; the caller commits."""
+    window = catalog.levels[0].drift_window
+    session.flush()  # a regrade in this transaction must be visible to the query below
+    rows = _recent_practice_rows(session, user_id, 2 * window)
+    summary = _write_rolling(session, user_id, rows, window)
+    session.flush()
+    return summary
+
+
+def _touch_rolling(session: Session, user_id: int, catalog: Catalog) -> None:
+    """A non-practice answer moves only the last activity (the figures count practice)."""
+    summary = session.get(TraineeRolling, user_id)
+    if summary is None:
+        refresh_rolling(session, user_id, catalog)
+        return
+    summary.last_activity = session.scalar(
+        select(func.max(Annotation.created_at)).where(Annotation.user_id == user_id)
+    )
+    summary.updated_at = utcnow()
+
+
+def _check_drift(
+    session: Session,
+    actor: Actor,
+    catalog: Catalog,
+    now: datetime,
+    grades: list[grading.ItemGrade] | None = None,
+) -> None:
     """Rolling agreement below the threshold places the trainee in remediation."""
     level = catalog.levels[0]
     window, threshold = level.drift_window, level.drift_threshold
-    grades = recent_grades(session, actor.id, catalog, window)
+    if grades is None:
+        grades = recent_grades(session, actor.id, catalog, window)
     if len(grades) < window:
         return
-    rolling = grading.rolling_agreement(grades, window=window)
-    if rolling is None or rolling != rolling or rolling >= threshold:
+    rolling_value = grading.rolling_agreement(grades, window=window)
+    if rolling_value is None or rolling_value != rolling_value or rolling_value >= threshold:
         return
     skill_scores = _skill_scores(grades, catalog)
     levels = {catalog.item_origin(g.item_id).level for g in grades}
@@ -580,7 +671,7 @@ def _check_drift(session: Session, actor: Actor, catalog: Catalog, now: datetime
         None,
         actor.id,
         modules,
-        f"Rolling agreement {rolling:.2f} over your last {window} graded items is below "
+        f"Rolling agreement {rolling_value:.2f} over your last {window} graded items is below "
         f"{threshold:.2f}.",
         now=now,
     )

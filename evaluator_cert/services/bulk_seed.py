@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Index, Table, func, insert, select, text
+from sqlalchemy import Connection, Index, Table, func, insert, select, text, update
 
 from evaluator_cert import grading, progression
 from evaluator_cert.db.models import (
@@ -44,12 +44,13 @@ from evaluator_cert.db.models import (
     Grade,
     ModuleProgress,
     Remediation,
+    TraineeRolling,
     User,
     utcnow,
 )
 from evaluator_cert.runtime import AppContext, set_meta
 from evaluator_cert.security import hash_password
-from evaluator_cert.services import accounts, audit
+from evaluator_cert.services import accounts, audit, rolling
 from evaluator_cert.services.attempts import (
     DUPLICATE_SUFFIX,
     _practice_form,
@@ -313,6 +314,7 @@ class Rows:
     module_progress: list[tuple[Any, ...]] = field(default_factory=list)
     remediations: list[tuple[Any, ...]] = field(default_factory=list)
     calibration_participants: list[tuple[Any, ...]] = field(default_factory=list)
+    trainee_rolling: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -377,6 +379,16 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "remediations": ("user_id", "reason", "module_ids", "started_at", "released_at"),
     "calibration_participants": ("session_id", "user_id"),
+    "trainee_rolling": (
+        "user_id",
+        "graded",
+        "rolling_kappa",
+        "kappa_low",
+        "kappa_high",
+        "previous_kappa",
+        "last_activity",
+        "updated_at",
+    ),
 }
 TABLES: dict[str, Table] = {
     "users": User.__table__,  # type: ignore[dict-item]
@@ -386,6 +398,7 @@ TABLES: dict[str, Table] = {
     "module_progress": ModuleProgress.__table__,  # type: ignore[dict-item]
     "remediations": Remediation.__table__,  # type: ignore[dict-item]
     "calibration_participants": CalibrationParticipant.__table__,  # type: ignore[dict-item]
+    "trainee_rolling": TraineeRolling.__table__,  # type: ignore[dict-item]
 }
 DATETIME_COLUMNS = {
     "created_at",
@@ -398,6 +411,7 @@ DATETIME_COLUMNS = {
     "passed_at",
     "updated_at",
     "released_at",
+    "last_activity",
 }
 
 
@@ -503,6 +517,9 @@ class Journey:
     remediations: list[RemediationState] = field(default_factory=list)
     last_active: datetime | None = None
     window: RollingWindow | None = None
+    practice_answers: int = 0  # hidden duplicates included, as the cohort view counts them
+    # Decisions of the latest non-duplicate practice answers (2 x drift window), oldest first.
+    recent: deque[tuple[tuple[str, str], ...]] = field(default_factory=deque)
 
     @property
     def current_skill(self) -> float:
@@ -634,9 +651,13 @@ class Simulator:
                 variant = self.bank.pick(base, j.current_skill, rng)
             given.setdefault(base, variant)
             self._answer(j, attempt_id, key, variant, j.clock, rng)
+            j.practice_answers += 1
             if key == base:
                 tally.add(variant)
                 window.push(variant)
+                j.recent.append(variant.grade.decisions)
+                if len(j.recent) > 2 * self.window_size:
+                    j.recent.popleft()
             # _update_practice_progress: the attempt's gate statistic after every answer.
             agreement = tally.statistic(module.gate.metric)
             ok = _gate_ok(tally.items, agreement, module.gate)
@@ -805,6 +826,7 @@ def _simulate_batch(numbers: list[int]) -> Done:
     rows = Rows()
     sim = Simulator(job.catalog, job.bank, ids, rows, job.now)
     done = Done(rows, sim.certified, [], Counter())
+    journeys: list[Journey] = []
     for i in numbers:
         user_id = job.base.user + i
         trng = random.Random(f"{job.seed}:{i}")
@@ -829,7 +851,26 @@ def _simulate_batch(numbers: list[int]) -> Done:
         done.members.append((cohort, user_id, j.current_skill))
         done.totals["answers"] += j.answered
         done.totals["in remediation"] += j.remediation is not None
+        journeys.append(j)
+    rows.trainee_rolling.extend(_rolling_rows(journeys, sim.window_size, job.now))
     return done
+
+
+def _rolling_rows(journeys: Sequence[Journey], window: int, now: datetime) -> list[tuple[Any, ...]]:
+    """``trainee_rolling`` rows for a batch: one vectorised kappa pass over all its trainees,
+    the same figures ``attempts.refresh_rolling`` derives from the stored answers."""
+    ranked = [
+        (j.user_id, rank, decisions)
+        for j in journeys
+        for rank, decisions in enumerate(reversed(j.recent), start=1)
+    ]
+    figures = rolling.rolling_figures(rolling.decisions_frame(ranked), window)
+    out = []
+    for j in journeys:
+        f = figures.loc[j.user_id] if j.user_id in figures.index else None
+        values = [None] * 4 if f is None else [rolling.finite(f[c]) for c in rolling.FIGURES]
+        out.append((j.user_id, j.practice_answers, *values, j.last_active, now))
+    return out
 
 
 def _simulated(job: Job, batches: list[list[int]]) -> Iterator[Done]:
@@ -1034,6 +1075,17 @@ def _calibration(
         writer = Writer(conn)
         for name in ("attempts", "annotations", "grades", "calibration_participants"):
             writer.write(name, getattr(rows, name))
+        # Calibration answers are activity too: move the participants' last activity.
+        summary: Table = TraineeRolling.__table__  # type: ignore[assignment]
+        conn.execute(
+            update(summary)
+            .where(summary.c.user_id.in_([p[1] for p in rows.calibration_participants]))
+            .values(
+                last_activity=select(func.max(Annotation.created_at))
+                .where(Annotation.user_id == summary.c.user_id)
+                .scalar_subquery()
+            )
+        )
         _reset_sequences(conn)
     return made
 

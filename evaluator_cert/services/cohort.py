@@ -1,5 +1,5 @@
-"""The cohort at a glance: one row per trainee, computed in a few SQL aggregates and one
-vectorised kappa pass (no per-trainee queries), and a trainee's full record for drill-down."""
+"""The cohort at a glance: one row per trainee from the maintained rolling summary
+(``trainee_rolling``) and a few SQL aggregates, and a trainee's full record for drill-down."""
 
 from __future__ import annotations
 
@@ -7,15 +7,12 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
-from evaluator_cert import agreement
 from evaluator_cert.content.loader import LEVEL_ORDER
 from evaluator_cert.db.models import (
     Annotation,
@@ -26,6 +23,7 @@ from evaluator_cert.db.models import (
     Grade,
     ModuleProgress,
     Remediation,
+    TraineeRolling,
     User,
     utcnow,
 )
@@ -33,13 +31,17 @@ from evaluator_cert.errors import NotFoundError
 from evaluator_cert.services.actors import Actor, require_role
 from evaluator_cert.services.attempts import DUPLICATE_SUFFIX
 from evaluator_cert.services.overrides import overrides_frame
+from evaluator_cert.services.rolling import (  # noqa: F401 (grouped_kappa_ci: re-exported)
+    decisions_frame,
+    grouped_kappa_ci,
+    rolling_figures,
+)
 
 if TYPE_CHECKING:
     from evaluator_cert.content.catalog import Catalog
 
 AT_RISK_MARGIN = 0.05  # rolling kappa less than this above the bar counts as at risk
 TREND_STEP = 0.05  # a change smaller than this is "steady"
-_Z95 = NormalDist().inv_cdf(0.975)
 STATUS_ORDER = {"remediation": 0, "at risk": 1, "on track": 2, "certified": 3}
 
 COLUMNS = [
@@ -80,13 +82,24 @@ def data_version(session: Session) -> str:
     return f"{ann}:{log}"
 
 
-def _recent_decisions(session: Session, cohort: str | None, window: int) -> pd.DataFrame:
+def coarse_version(session: Session) -> str:
+    """Moves at most once a minute with answers (the summary's last update, to the minute),
+    and at once with any audited change (overrides, remediation, credentials)."""
+    updated = session.scalar(select(func.max(TraineeRolling.updated_at)))
+    log = session.scalar(select(func.max(AuditLog.id))) or 0
+    return f"{updated:%Y-%m-%dT%H:%M}:{log}" if updated else f"-:{log}"
+
+
+def _recent_decisions(
+    session: Session, cohort: str | None, window: int, only: Any = None
+) -> pd.DataFrame:
     """(trainee, rank, given, gold) for every decision in the last ``2 * window`` graded
-    practice answers of each trainee, in one query.
+    practice answers of each trainee, in one query (``only``: a subquery of user ids).
 
     ``rn`` 1..window is the rolling window; window+1..2*window the one before it (the trend).
     Only the ``decisions`` part of each stored grade is read: decoding whole grade documents
-    dominated the cost on large cohorts.
+    dominated the cost on large cohorts. The cohort view reads these figures from
+    ``trainee_rolling``; this is the fallback for trainees without a summary row.
     """
     rn = (
         func.row_number()
@@ -115,6 +128,8 @@ def _recent_decisions(session: Session, cohort: str | None, window: int) -> pd.D
     if cohort:
         # A join, not IN (ids): a long IN list cost more than the window function itself.
         ranked = ranked.where(User.cohort == cohort)
+    if only is not None:
+        ranked = ranked.where(Annotation.user_id.in_(only))
     ranked = ranked.subquery()
     rows = (
         session.connection()
@@ -126,69 +141,74 @@ def _recent_decisions(session: Session, cohort: str | None, window: int) -> pd.D
         .all()
     )
     parsed = json.loads("[" + ",".join(r[1] or "null" for r in rows) + "]")
-    users, ranks, given, gold = [], [], [], []
-    for (user_id, _, rank), decisions in zip(rows, parsed, strict=True):
-        for t, g in decisions or ():
-            users.append(user_id)
-            ranks.append(rank)
-            given.append(str(t))
-            gold.append(str(g))
-    return pd.DataFrame({"user_id": users, "rn": ranks, "given": given, "gold": gold})
-
-
-def grouped_kappa_ci(groups: np.ndarray, given: np.ndarray, gold: np.ndarray) -> pd.DataFrame:
-    """Unweighted kappa per group with its analytic 95% interval, all groups at once.
-
-    Kappa comes from :func:`agreement.grouped_cohen_kappa`; the standard error is Fleiss,
-    Cohen & Everitt's (1969) large-sample formula (as :func:`agreement.cohen_kappa_ci`),
-    evaluated for every group's confusion table in one array expression.
-    """
-    kappa = agreement.grouped_cohen_kappa(groups, given, gold)
-    gcode, gindex = pd.factorize(pd.Series(groups), sort=True)
-    codes, _ = pd.factorize(np.concatenate([given, gold]), sort=True)
-    k = int(codes.max()) + 1
-    n = len(given)
-    flat = (gcode.astype(np.int64) * k + codes[:n]) * k + codes[n:]
-    tables = np.bincount(flat, minlength=len(gindex) * k * k).reshape(len(gindex), k, k)
-    tables = tables.astype(float)
-    totals = tables.sum(axis=(1, 2))
-    p = tables / totals[:, None, None]
-    row, col = p.sum(axis=2), p.sum(axis=1)
-    kap = kappa.reindex(gindex).to_numpy()
-    pe = (row * col).sum(axis=1)
-    eye = np.eye(k)[None, :, :]
-    # w_row[i] = col[i] and w_col[j] = row[j] for identity agreement weights.
-    mix = col[:, :, None] + row[:, None, :]
-    term = (p * (eye - mix * (1.0 - kap)[:, None, None]) ** 2).sum(axis=(1, 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        var = (term - (kap - pe * (1.0 - kap)) ** 2) / ((1.0 - pe) ** 2 * totals)
-    se = np.sqrt(np.clip(var, 0.0, None))
-    low = np.clip(kap - _Z95 * se, -1.0, 1.0)
-    high = np.clip(kap + _Z95 * se, -1.0, 1.0)
-    return pd.DataFrame(
-        {"kappa": kap, "low": low, "high": high, "n": totals},
-        index=pd.Index(gindex, name="group"),
+    return decisions_frame(
+        [(user_id, rank, d) for (user_id, _, rank), d in zip(rows, parsed, strict=True)]
     )
 
 
-def _kappas(decisions: pd.DataFrame, window: int) -> tuple[pd.DataFrame, pd.Series]:
-    recent = decisions[decisions["rn"] <= window]
-    prior = decisions[decisions["rn"] > window]
-    now = (
-        grouped_kappa_ci(
-            recent["user_id"].to_numpy(), recent["given"].to_numpy(), recent["gold"].to_numpy()
+def _computed_summary(session: Session, cohort: str | None, window: int, only: Any) -> pd.DataFrame:
+    """What ``trainee_rolling`` holds, derived from stored answers for the trainees ``only``."""
+    graded = dict(
+        session.execute(
+            select(Annotation.user_id, func.count())
+            .join(Attempt, Attempt.id == Annotation.attempt_id)
+            .where(Attempt.kind == "practice", Annotation.user_id.in_(only))
+            .group_by(Annotation.user_id)
+        ).all()
+    )
+    last = dict(
+        session.execute(
+            select(Annotation.user_id, func.max(Annotation.created_at))
+            .where(Annotation.user_id.in_(only))
+            .group_by(Annotation.user_id)
+        ).all()
+    )
+    figures = rolling_figures(_recent_decisions(session, cohort, window, only), window)
+    ids = sorted(set(last) | set(graded))
+    out = figures.reindex(pd.Index(ids, name="user_id")).rename(
+        columns={
+            "kappa": "rolling_kappa",
+            "low": "kappa_low",
+            "high": "kappa_high",
+            "previous": "previous_kappa",
+        }
+    )
+    out["graded"] = [graded.get(i, 0) for i in ids]
+    out["last_activity"] = [last.get(i) for i in ids]
+    return out
+
+
+def backfill_rolling(session: Session, catalog: Catalog) -> int:
+    """Write the summary row of every trainee who answered but has none (a database from
+    before the summary was kept), in one vectorised pass. Returns the rows written."""
+    window = catalog.levels[0].drift_window
+    missing = (
+        select(User.id)
+        .where(User.role == "trainee")
+        .where(exists().where(Annotation.user_id == User.id))
+        .where(~exists().where(TraineeRolling.user_id == User.id))
+    )
+    computed = _computed_summary(session, None, window, missing.scalar_subquery())
+    stamp = utcnow()
+    session.add_all(
+        TraineeRolling(
+            user_id=int(user_id),
+            graded=int(r["graded"]),
+            rolling_kappa=_finite(r["rolling_kappa"]),
+            kappa_low=_finite(r["kappa_low"]),
+            kappa_high=_finite(r["kappa_high"]),
+            previous_kappa=_finite(r["previous_kappa"]),
+            last_activity=r["last_activity"],
+            updated_at=stamp,
         )
-        if len(recent)
-        else pd.DataFrame(columns=["kappa", "low", "high", "n"])
+        for user_id, r in computed.iterrows()
     )
-    before = (
-        agreement.grouped_cohen_kappa(
-            prior["user_id"].to_numpy(), prior["given"].to_numpy(), prior["gold"].to_numpy()
-        )
-        if len(prior)
-        else pd.Series(dtype=float)
-    )
-    return now, before
+    session.commit()
+    return len(computed)
+
+
+def _finite(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
 
 
 def _arrow(now: float, before: float) -> str:
@@ -208,8 +228,12 @@ def cohort_frame(
     *,
     cohort: str | None = None,
     now: datetime | None = None,
+    recompute: bool = False,
 ) -> pd.DataFrame:
-    """One row per active trainee, at-risk first (see STATUS_ORDER), then by rolling kappa."""
+    """One row per active trainee, at-risk first (see STATUS_ORDER), then by rolling kappa.
+
+    ``recompute`` derives every rolling figure from stored grades instead of the summary
+    table (slow on large cohorts; for checks and benchmarks)."""
     require_role(actor, "instructor", "admin")
     now = now or utcnow()
     level0 = catalog.levels[0]
@@ -220,12 +244,32 @@ def cohort_frame(
     )
     if cohort:
         users_q = users_q.where(User.cohort == cohort)
-    users = pd.DataFrame(
-        session.execute(users_q.order_by(User.id)).all(),
-        columns=["user_id", "trainee", "name", "cohort"],
+    summary_columns = [
+        TraineeRolling.graded,
+        TraineeRolling.last_activity,
+        TraineeRolling.rolling_kappa,
+        TraineeRolling.kappa_low,
+        TraineeRolling.kappa_high,
+        TraineeRolling.previous_kappa,
+    ]
+    keys = [c.key for c in summary_columns]
+    # One query for the trainees and their summary rows; Core rows, not ORM ones (at 10,000
+    # trainees the ORM's per-row work cost more than the query).
+    joined = (
+        session.connection()
+        .execute(
+            users_q.add_columns(TraineeRolling.user_id.label("summary"), *summary_columns)
+            .outerjoin(TraineeRolling, TraineeRolling.user_id == User.id)
+            .order_by(User.id)
+        )
+        .all()
     )
-    if users.empty:
+    if not joined:
         return pd.DataFrame(columns=COLUMNS)
+    users = [tuple(r[:4]) for r in joined]
+    records: dict[int, dict[str, Any]] = {
+        r[0]: dict(zip(keys, r[5:], strict=True)) for r in joined if r[4] is not None
+    }
     # A subquery, not IN (ids): long literal IN lists were the slowest part on big cohorts.
     ids = users_q.with_only_columns(User.id).scalar_subquery()
 
@@ -234,21 +278,6 @@ def cohort_frame(
             select(ModuleProgress.user_id, func.count())
             .where(ModuleProgress.passed_at.is_not(None), ModuleProgress.user_id.in_(ids))
             .group_by(ModuleProgress.user_id)
-        ).all()
-    )
-    graded = dict(
-        session.execute(
-            select(Annotation.user_id, func.count())
-            .join(Attempt, Attempt.id == Annotation.attempt_id)
-            .where(Attempt.kind == "practice", Annotation.user_id.in_(ids))
-            .group_by(Annotation.user_id)
-        ).all()
-    )
-    last = dict(
-        session.execute(
-            select(Annotation.user_id, func.max(Annotation.created_at))
-            .where(Annotation.user_id.in_(ids))
-            .group_by(Annotation.user_id)
         ).all()
     )
     credentials: dict[int, set[str]] = {}
@@ -276,35 +305,41 @@ def cohort_frame(
         )
     )
 
-    decisions = _recent_decisions(session, cohort, window)
-    rolling, previous = (
-        _kappas(decisions, window)
-        if len(decisions)
-        else (
-            pd.DataFrame(columns=["kappa", "low", "high", "n"]),
-            pd.Series(dtype=float),
-        )
+    # Trainees who answered before the summary existed (or everyone, with ``recompute``):
+    # their figures are derived from stored grades, as this view did before the summary.
+    missing = users_q.with_only_columns(User.id).where(
+        exists().where(Annotation.user_id == User.id)
     )
+    if not recompute:
+        missing = missing.where(~exists().where(TraineeRolling.user_id == User.id))
+    # Checked first: with the summary complete the (costly) fallback query is not run at all.
+    if recompute or (len(records) < len(users) and session.scalar(missing.limit(1)) is not None):
+        computed = _computed_summary(session, cohort, window, missing.scalar_subquery())
+        records.update(computed.to_dict("index"))
 
     def rank(levels: set[str]) -> str | None:
         return max(levels, key=LEVEL_ORDER.index) if levels else None
 
+    def number(value: Any) -> float | None:
+        # value != value: NaN, from the fallback's frame (pd.isna per cell cost 0.1 s at 10k)
+        return None if value is None or value != value else float(value)
+
     rows: list[dict[str, Any]] = []
-    for user_id, username, name, group in users.itertuples(index=False):
+    for user_id, username, name, group in users:
         held = rank(credentials.get(user_id, set()))
         current = rank(practising.get(user_id, set())) or level0.id
-        k = rolling.loc[user_id] if user_id in rolling.index else None
-        kappa = float(k["kappa"]) if k is not None else math.nan
-        before = float(previous.get(user_id, math.nan))
-        trend = _arrow(kappa, before)
+        r = records.get(user_id, {})
+        kappa, before = number(r.get("rolling_kappa")), number(r.get("previous_kappa"))
+        trend = _arrow(math.nan if kappa is None else kappa, math.nan if before is None else before)
         if user_id in in_remediation:
             status = "remediation"
-        elif (not math.isnan(kappa) and kappa < bar + AT_RISK_MARGIN) or trend == "↓":
+        elif (kappa is not None and kappa < bar + AT_RISK_MARGIN) or trend == "↓":
             status = "at risk"
         elif held is not None:
             status = "certified"
         else:
             status = "on track"
+        last = r.get("last_activity")
         rows.append(
             {
                 "user_id": int(user_id),
@@ -314,14 +349,14 @@ def cohort_frame(
                 "level": held or current,
                 "certified": held is not None,
                 "modules_passed": int(passed.get(user_id, 0)),
-                "graded": int(graded.get(user_id, 0)),
-                "rolling_kappa": None if math.isnan(kappa) else kappa,
-                "kappa_low": None if k is None or math.isnan(k["low"]) else float(k["low"]),
-                "kappa_high": None if k is None or math.isnan(k["high"]) else float(k["high"]),
-                "previous_kappa": None if math.isnan(before) else before,
+                "graded": int(r.get("graded") or 0),
+                "rolling_kappa": kappa,
+                "kappa_low": number(r.get("kappa_low")),
+                "kappa_high": number(r.get("kappa_high")),
+                "previous_kappa": before,
                 "trend": trend,
                 "status": status,
-                "last_activity": last.get(user_id),
+                "last_activity": None if last is None or last != last else last,
             }
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)

@@ -26,7 +26,7 @@ from evaluator_cert.db.models import (
 from evaluator_cert.errors import ConflictError, InvalidInputError, NotAllowedError, NotFoundError
 from evaluator_cert.services import audit
 from evaluator_cert.services.actors import Actor, require_role
-from evaluator_cert.services.attempts import DUPLICATE_SUFFIX, grade_to_row
+from evaluator_cert.services.attempts import DUPLICATE_SUFFIX, grade_to_row, refresh_rolling
 
 if TYPE_CHECKING:
     from evaluator_cert.content.catalog import Catalog
@@ -276,6 +276,8 @@ def accept_dispute(
     regraded, changed, users, modules = _regrade_item(session, catalog, dispute.item_id, now)
     for user_id, module_id in sorted(modules):
         recompute_module_progress(session, catalog, user_id, module_id, now)
+    for user_id in sorted(users):
+        refresh_rolling(session, user_id, catalog)  # the regraded decisions move their kappa
     audit.record(
         session,
         actor,

@@ -30,7 +30,7 @@ from evaluator_cert.db.models import (
 from evaluator_cert.errors import ConflictError, InvalidInputError, NotFoundError
 from evaluator_cert.services import audit
 from evaluator_cert.services.actors import Actor, require_role
-from evaluator_cert.services.attempts import _attempt_grades, base_item_id
+from evaluator_cert.services.attempts import _attempt_grades, base_item_id, refresh_rolling
 
 if TYPE_CHECKING:
     from evaluator_cert.content.catalog import Catalog
@@ -272,6 +272,7 @@ def submit_review(
     )
     if attempt is not None and attempt.kind == "practice" and attempt.module_id:
         recompute_module_progress(session, catalog, ann.user_id, attempt.module_id, now)
+        refresh_rolling(session, ann.user_id, catalog)
     session.commit()
     return score
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from evaluator_cert import grading
@@ -182,17 +182,32 @@ def trainee_dashboard(
 
 
 def _percentile(session: Session, user_id: int) -> float | None:
-    """Share of trainees (with any graded module) whose mean module agreement is lower."""
-    means = dict(
-        session.execute(
-            select(ModuleProgress.user_id, func.avg(ModuleProgress.agreement))
-            .join(User, User.id == ModuleProgress.user_id)
-            .where(ModuleProgress.agreement.is_not(None), User.role == "trainee")
-            .group_by(ModuleProgress.user_id)
-        ).all()
+    """Share of trainees (with any graded module) whose mean module agreement is lower.
+
+    Counted in SQL: only two numbers come back, not every trainee's mean."""
+    mine = session.scalar(
+        select(func.avg(ModuleProgress.agreement))
+        .join(User, User.id == ModuleProgress.user_id)
+        .where(
+            ModuleProgress.user_id == user_id,
+            ModuleProgress.agreement.is_not(None),
+            User.role == "trainee",
+        )
     )
-    mine = means.get(user_id)
-    if mine is None or len(means) < 2:
+    if mine is None:
         return None
-    lower = sum(1 for v in means.values() if v < mine)
-    return lower / (len(means) - 1)
+    means = (
+        select(func.avg(ModuleProgress.agreement).label("mean"))
+        .join(User, User.id == ModuleProgress.user_id)
+        .where(ModuleProgress.agreement.is_not(None), User.role == "trainee")
+        .group_by(ModuleProgress.user_id)
+        .subquery()
+    )
+    total, lower = session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(case((means.c.mean < mine, 1), else_=0)), 0)
+        ).select_from(means)
+    ).one()
+    if total < 2:
+        return None
+    return int(lower) / (total - 1)

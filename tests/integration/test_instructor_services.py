@@ -292,7 +292,21 @@ def test_accepted_dispute_regrades_everyone(ctx: AppContext) -> None:
     amy, bob, cat = _user(ctx, "amy"), _user(ctx, "bob"), _user(ctx, "cat")
     for n, actor in enumerate((amy, bob, cat)):
         _practise(ctx, actor, "L1_M001", 0.9, seed=n)
-    item = next(i for i in catalog.practice_items("L1_M001") if isinstance(i, ClassificationItem))
+    # An item no one was re-served as a hidden duplicate: each trainee answered it once.
+    with ctx.session() as s:
+        served_twice = set(
+            s.scalars(
+                select(Annotation.item_id).where(
+                    Annotation.item_id.like(f"%{attempts.DUPLICATE_SUFFIX}")
+                )
+            )
+        )
+    item = next(
+        i
+        for i in catalog.practice_items("L1_M001")
+        if isinstance(i, ClassificationItem)
+        and i.id + attempts.DUPLICATE_SUFFIX not in served_twice
+    )
     new_gold = _wrong_label(item)
     # amy and bob answered the label that will become gold; cat answered the old gold.
     with ctx.session() as s:
