@@ -140,9 +140,11 @@ def _position(page: Any) -> tuple[int, int]:
 
 
 def _answer_current_item(page: Any, wait: Callable[..., None]) -> None:
-    labels = page.get_by_role("radiogroup")
-    if labels.count():  # classification: pick the first label
-        labels.first.get_by_role("radio").first.check(force=True)
+    labels = page.get_by_test_id("stForm").get_by_role("radiogroup")
+    if labels.count():  # classification: pick the first label by clicking its text
+        radio = labels.first.get_by_role("radio").first
+        radio.locator("xpath=ancestor::label").click()
+        assert radio.is_checked()
     # span items: submitting with nothing marked is a valid answer
     page.get_by_role("button", name="Submit answer").click()
     page.get_by_role("button", name="Next item").wait_for()

@@ -170,8 +170,9 @@ def answer_span(page: Any) -> None:
 
 
 def answer_justification(page: Any) -> None:
-    page.get_by_role("radiogroup").first.get_by_role("radio").first.focus()
-    page.keyboard.press("Space")
+    group = page.get_by_test_id("stForm").get_by_role("radiogroup").first
+    pick(group)
+    assert any(r.is_checked() for r in group.get_by_role("radio").all())
     reasons = (
         "The chosen response answers the question that was asked, states its facts "
         "correctly, avoids padding and hedging that add nothing, and leaves the user with a "
