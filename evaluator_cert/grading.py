@@ -1,7 +1,7 @@
 """Grading: score one annotation against gold, and aggregate graded items into agreement.
 
 Pure functions over the content schema's item models and the answer dicts documented in
-docs/content-format.md ("What answers look like"). Malformed answers raise
+docs/content-authoring.md ("What answers look like"). Malformed answers raise
 :class:`InvalidAnswer`. Extra keys in an answer dict are ignored (the app may store more).
 
 Undefined statistics (no data, or a kappa whose raters used one single category) are
