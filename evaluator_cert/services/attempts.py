@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -287,14 +287,7 @@ def start_practice(
         module = catalog.module(module_id)
     except KeyError:
         raise NotFoundError(f"There is no module {module_id}.") from None
-    existing = session.scalar(
-        select(Attempt).where(
-            Attempt.user_id == actor.id,
-            Attempt.kind == "practice",
-            Attempt.module_id == module_id,
-            Attempt.status == "open",
-        )
-    )
+    existing = session.scalar(_open_practice(actor.id, module_id))
     if existing is not None:
         return existing.id
     record = trainee_record(session, actor.id, catalog)
@@ -336,21 +329,28 @@ def restart_practice(
     """Close the current practice attempt of a module and start a fresh, reshuffled one."""
     require_role(actor, "trainee")
     now = now or utcnow()
-    for attempt in session.scalars(
-        select(Attempt).where(
-            Attempt.user_id == actor.id,
-            Attempt.kind == "practice",
-            Attempt.module_id == module_id,
-            Attempt.status == "open",
-        )
-    ):
-        attempt.status = "submitted"
-        attempt.submitted_at = now
-    progress = _module_progress(session, actor.id, module_id)
-    progress.graded_items = 0
-    progress.agreement = None
+    _reset_module(session, actor.id, module_id, now)
     session.commit()
     return start_practice(session, actor, catalog, module_id, now=now)
+
+
+def _open_practice(user_id: int, module_id: str) -> Select[tuple[Attempt]]:
+    return select(Attempt).where(
+        Attempt.user_id == user_id,
+        Attempt.kind == "practice",
+        Attempt.module_id == module_id,
+        Attempt.status == "open",
+    )
+
+
+def _reset_module(session: Session, user_id: int, module_id: str, now: datetime) -> None:
+    """Close the module's open practice attempt and zero its progress: the next set is fresh."""
+    for attempt in session.scalars(_open_practice(user_id, module_id)):
+        attempt.status = "submitted"
+        attempt.submitted_at = now
+    progress = _module_progress(session, user_id, module_id)
+    progress.graded_items = 0
+    progress.agreement = None
 
 
 def _module_progress(session: Session, user_id: int, module_id: str) -> ModuleProgress:
@@ -707,20 +707,7 @@ def start_remediation(
     )
     session.add(remediation)
     for module_id in module_ids:
-        # A reassigned module needs a fresh practice attempt.
-        for attempt in session.scalars(
-            select(Attempt).where(
-                Attempt.user_id == user_id,
-                Attempt.kind == "practice",
-                Attempt.module_id == module_id,
-                Attempt.status == "open",
-            )
-        ):
-            attempt.status = "submitted"
-            attempt.submitted_at = now
-        progress = _module_progress(session, user_id, module_id)
-        progress.graded_items = 0
-        progress.agreement = None
+        _reset_module(session, user_id, module_id, now)  # a reassigned module starts afresh
     user = session.get(User, user_id)
     audit.record(
         session,
