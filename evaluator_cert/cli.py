@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("init-db", cmd_init_db, "Create or migrate the database; create an admin if none exists.")
     p = add("seed-demo", cmd_seed_demo, "Add demo accounts, a demo cohort and credentials.")
-    p.add_argument("--trainees", type=int, default=12, help="trainees in the cohort (default 12)")
+    p.add_argument("--trainees", type=int, default=8, help="trainees in the cohort (default 8)")
     p.add_argument(
         "--answers-per-trainee", type=int, default=None, help="synthetic answers per trainee"
     )

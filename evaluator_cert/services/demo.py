@@ -171,7 +171,7 @@ def _cohort_member(ctx: AppContext, i: int, rng: random.Random) -> User:
 def seed_demo(
     ctx: AppContext,
     *,
-    trainees: int = 12,
+    trainees: int = 8,
     answers_per_trainee: int | None = None,
     progress: Progress[Any] = _plain,
     seed: int = 7,
