@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
+from pydantic_core import to_jsonable_python
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,8 @@ def record(
             actor=actor.username if actor else "system",
             action=action,
             target=target,
-            details=details,
+            # Details may carry schema objects or datetimes: store them as plain JSON.
+            details=to_jsonable_python(details),
         )
     )
 

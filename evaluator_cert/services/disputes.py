@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+from pydantic_core import to_jsonable_python
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -263,7 +264,8 @@ def accept_dispute(
     session.add(
         GoldOverride(
             item_id=dispute.item_id,
-            gold={"gold": corrected_gold},
+            # Gold may hold schema objects (spans, boxes, claims): store plain JSON.
+            gold={"gold": to_jsonable_python(corrected_gold)},
             dispute_id=dispute.id,
             created_by=actor.id,
             created_at=now,
