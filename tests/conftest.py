@@ -25,6 +25,19 @@ def _postgres_schema_url(schema: str) -> str:
     return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
 
 
+FIXTURE_CONTENT = Path(__file__).parent / "fixtures" / "content"
+
+
+def fixture_content_settings(tmp_path: Path) -> Settings:
+    """Settings on the small fixture catalog (fast to load, every task type present)."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        content_dir=FIXTURE_CONTENT,
+        base_url="http://testserver",
+        secret_key="test-secret",
+    )
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(

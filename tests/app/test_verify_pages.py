@@ -19,21 +19,16 @@ from evaluator_cert.services import accounts
 from evaluator_cert.services import credentials as creds
 from evaluator_cert.services.actors import Actor
 from evaluator_cert.ui import state
+from tests.conftest import fixture_content_settings
 
 PAGES = REPO_ROOT / "pages"
-FIXTURE_CONTENT = Path(__file__).parents[1] / "fixtures" / "content"
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        content_dir=FIXTURE_CONTENT,
-        base_url="http://testserver",
-        secret_key="test-secret",
-    )
+    return fixture_content_settings(tmp_path)
 
 
 @pytest.fixture

@@ -22,20 +22,15 @@ from evaluator_cert.runtime import AppContext
 from evaluator_cert.services import accounts
 from evaluator_cert.services import credentials as creds
 from evaluator_cert.services.actors import Actor
+from tests.conftest import fixture_content_settings
 
-FIXTURE_CONTENT = Path(__file__).parents[1] / "fixtures" / "content"
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        content_dir=FIXTURE_CONTENT,
-        base_url="http://testserver",
-        secret_key="test-secret",
-    )
+    return fixture_content_settings(tmp_path)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from evaluator_cert.config import REPO_ROOT
+from evaluator_cert.content.schema import TASK_TYPES
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "content"
 
@@ -47,17 +48,7 @@ def test_validate_content_json_counts_the_shipped_bank(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     assert report["errors"] == []
     assert report["levels"] == 3 and report["modules"] >= 15 and report["items"] >= 600
-    assert set(report["items_by_task_type"]) == {
-        "classification",
-        "rubric_rating",
-        "pairwise",
-        "ranking",
-        "justification",
-        "fact_check",
-        "span",
-        "bounding_box",
-        "transcription",
-    }
+    assert set(report["items_by_task_type"]) == set(TASK_TYPES)
     assert min(report["practice_items_by_module"].values()) >= 25
     assert min(report["exam_items_by_level"].values()) >= 60
     assert min(report["calibration_items_by_level"].values()) >= 20
