@@ -460,15 +460,15 @@ def status_list_credential(
 
 def _status_lookup(session: Session, settings: Settings) -> StatusLookup:
     own_url = status_list_url(settings)
-    revoked: set[int] | None = None
 
     def lookup(list_url: str, index: int) -> bool:
-        nonlocal revoked
         if list_url != own_url:
             raise LookupError(f"the status list {list_url} is not published by this issuer")
-        if revoked is None:
-            revoked = revoked_indices(session)
-        return index in revoked
+        # One indexed row, not the whole revocation set: this runs on every verification.
+        revoked = select(Credential.id).where(
+            Credential.status_list_index == index, Credential.revoked_at.is_not(None)
+        )
+        return session.scalar(select(revoked.exists())) is True
 
     return lookup
 

@@ -150,6 +150,23 @@ def test_credentials_are_signed_and_verify(seeded: tuple[AppContext, dict]) -> N
     assert latest is not None and latest < utcnow() + timedelta(seconds=1)
 
 
+def test_planner_statistics_are_fresh_after_the_load(seeded: tuple[AppContext, dict]) -> None:
+    # Without ANALYZE, PostgreSQL plans per-trainee queries as for near-empty tables.
+    ctx, _ = seeded
+    with ctx.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            rows = conn.exec_driver_sql(
+                "SELECT reltuples FROM pg_class WHERE oid = 'annotations'::regclass"
+            ).scalar_one()
+        else:
+            rows = conn.exec_driver_sql(
+                "SELECT CAST(substr(stat, 1, instr(stat, ' ') - 1) AS INTEGER) "
+                "FROM sqlite_stat1 WHERE tbl = 'annotations' LIMIT 1"
+            ).scalar_one()
+        answers = conn.execute(select(func.count()).select_from(Annotation)).scalar_one()
+    assert rows > answers / 2  # the load, not the few calibration answers written after it
+
+
 def test_bulk_seed_needs_enough_budget_for_exams(ctx: AppContext) -> None:
     """With the budget under one practice set nobody reaches an exam or a credential."""
     summary = bulk_seed(ctx, trainees=5, answers_per_trainee=10)
