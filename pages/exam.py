@@ -39,9 +39,16 @@ gate = overview.exams[level_id]
 st.caption(
     f"{rules.form_size} items drawn fresh for each attempt, {rules.time_limit_minutes} minutes, "
     f"{rules.max_attempts} attempts per {rules.window_days} days with a {rules.cooldown_hours:g} h "
-    f"cooldown. Pass: agreement ≥ {rules.pass_threshold:.2f} overall and ≥ "
-    f"{rules.dimension_threshold:.2f} on every dimension."
+    f"cooldown. Pass: agreement ≥ {rules.pass_threshold:.2f} overall, and no dimension (task "
+    f"type or rubric dimension) shown below {rules.dimension_threshold:.2f} on enough items to "
+    "judge."
 )
+
+STATUS_COLOURS = {
+    "met": "#2e7d32",
+    "too few items to judge": "#9e9e9e",
+    "below the bar": "#c62828",
+}
 
 
 def show_result(result: dict, passed: bool) -> None:
@@ -58,25 +65,43 @@ def show_result(result: dict, passed: bool) -> None:
     else:
         st.error(f"Not passed. {result.get('reason', '')}")
     dims = result.get("dimensions") or {}
-    if dims:
-        frame = pd.DataFrame(
-            {
-                "dimension": list(dims),
-                "agreement": [v if v is not None else 0 for v in dims.values()],
-            }
-        )
+    failing = set(result.get("failing") or ())
+    unproven = set(result.get("unproven") or ())
+    floor = rules.dimension_threshold
+    rows = [
+        {
+            "dimension": name,
+            "agreement": value,
+            "status": "below the bar"
+            if name in failing or (value < floor and name not in unproven)
+            else "too few items to judge"
+            if name in unproven
+            else "met",
+        }
+        for name, value in dims.items()
+        if value is not None
+    ]
+    if rows:
+        frame = pd.DataFrame(rows)
         fig = px.bar(
             frame,
             x="agreement",
             y="dimension",
+            color="status",
+            color_discrete_map=STATUS_COLOURS,
             orientation="h",
             range_x=[min(-0.2, frame.agreement.min()), 1],
         )
-        fig.add_vline(
-            x=rules.dimension_threshold, line_dash="dash", annotation_text="dimension bar"
-        )
-        fig.update_layout(height=80 + 40 * len(frame), margin={"t": 30})
+        fig.add_vline(x=floor, line_dash="dash", annotation_text="dimension bar")
+        fig.update_layout(height=120 + 40 * len(frame), margin={"t": 30}, legend_title_text="")
         st.plotly_chart(fig, key=f"dims_{result.get('items')}_{result.get('overall')}")
+    perfect = [name for name, value in dims.items() if value is None]
+    if perfect:
+        st.caption(
+            "No disagreement to measure on "
+            + ", ".join(perfect)
+            + ": every answer there matched the expert."
+        )
     if result.get("timed_out"):
         st.caption("The time limit closed this attempt; the answers saved by then were graded.")
 

@@ -853,6 +853,22 @@ def unanswered_grade(item: Item) -> grading.ItemGrade:
     )
 
 
+def exam_record(
+    outcome: grading.ExamResult, *, answered: int, items: int, timed_out: bool
+) -> dict[str, Any]:
+    """What an exam attempt stores and shows: figures and verdicts, never gold or answers."""
+    return {
+        "overall": _finite(outcome.overall),
+        "dimensions": {k: _finite(v) for k, v in outcome.dimensions.items()},
+        "failing": list(outcome.failing),
+        "unproven": list(outcome.unproven),
+        "reason": outcome.reason,
+        "answered": answered,
+        "items": items,
+        "timed_out": timed_out,
+    }
+
+
 def _finalise_exam(
     session: Session, attempt: Attempt, catalog: Catalog, at: datetime, *, timed_out: bool
 ) -> None:
@@ -868,14 +884,9 @@ def _finalise_exam(
     attempt.submitted_at = at
     attempt.passed = bool(outcome.passed)
     attempt.agreement = _finite(outcome.overall)
-    attempt.result = {
-        "overall": _finite(outcome.overall),
-        "dimensions": {k: _finite(v) for k, v in outcome.dimensions.items()},
-        "reason": outcome.reason,
-        "answered": len(answered),
-        "items": len(attempt.form),
-        "timed_out": timed_out,
-    }
+    attempt.result = exam_record(
+        outcome, answered=len(answered), items=len(attempt.form), timed_out=timed_out
+    )
     user = session.get(User, attempt.user_id)
     actor = Actor.of(user) if user else None
     audit.record(

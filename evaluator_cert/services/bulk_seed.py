@@ -56,6 +56,7 @@ from evaluator_cert.services.attempts import (
     _practice_form,
     _skill_scores,
     draw_exam_form,
+    exam_record,
 )
 from evaluator_cert.services.demo import FIRST, LAST, ensure_demo_accounts
 from evaluator_cert.simulation import simulated_answer
@@ -745,14 +746,7 @@ class Simulator:
             grades.append(variant.grade)
         outcome = grading.exam_result(grades, rules)
         overall = _finite(outcome.overall)
-        result = {
-            "overall": overall,
-            "dimensions": {k: _finite(v) for k, v in outcome.dimensions.items()},
-            "reason": outcome.reason,
-            "answered": len(form),
-            "items": len(form),
-            "timed_out": False,
-        }
+        result = exam_record(outcome, answered=len(form), items=len(form), timed_out=False)
         self.rows.attempts.append(
             (attempt_id, j.user_id, "exam", level_id, None, None, self.version, "submitted",
              json.dumps(form), seed, started, started + timedelta(minutes=rules.time_limit_minutes),

@@ -165,8 +165,9 @@ def criteria_narrative(level: Level, catalog: Catalog) -> str:
         f"gold labels, then the {level.id} {level.title} exam: a timed form of "
         f"{rules.form_size} items drawn from the level's bank, answered within "
         f"{rules.time_limit_minutes} minutes, at chance-corrected agreement with expert gold "
-        f"({AGREEMENT_METRIC}) of at least {rules.pass_threshold:.2f} overall and at least "
-        f"{rules.dimension_threshold:.2f} on every rubric dimension."
+        f"({AGREEMENT_METRIC}) of at least {rules.pass_threshold:.2f} overall, with no task "
+        f"type or rubric dimension below {rules.dimension_threshold:.2f} on the evidence of "
+        "the form."
     )
     if level.requires:
         text += f" Requires an active {level.requires} credential."

@@ -508,6 +508,43 @@ def test_exam_overall_is_count_weighted() -> None:
     assert not result.passed and "bounding_box" in result.failing
 
 
+PAIRWISE_A = make("pairwise", prompt="Q?", responses={"A": "a", "B": "b"}, gold="A")
+
+
+def _pairwise(golds_and_choices: list[tuple[Any, str]]) -> list[gr.ItemGrade]:
+    return [gr.grade_item(item, {"choice": choice}) for item, choice in golds_and_choices]
+
+
+def test_exam_dimension_without_disagreement_does_not_fail() -> None:
+    # Two pairwise items, both gold "B", both answered "B": kappa is undefined (one category),
+    # which on graded answers means nothing went wrong.
+    grades = _classification_grades(GOOD) + _pairwise([(PAIRWISE, "B"), (PAIRWISE, "B")])
+    result = gr.exam_result(grades, ExamRules())
+    assert result.dimensions["pairwise"] is None
+    assert result.passed, result.reason
+    assert result.failing == () and result.unproven == ()
+
+
+def test_exam_slip_on_too_few_items_is_not_held_against_the_trainee() -> None:
+    # One of two pairwise answers wrong: kappa 0.0, but on two decisions.
+    grades = _classification_grades(GOOD) + _pairwise([(PAIRWISE, "B"), (PAIRWISE, "A")])
+    result = gr.exam_result(grades, ExamRules())
+    assert result.dimensions["pairwise"] == pytest.approx(0.0)
+    assert result.passed, result.reason
+    assert result.unproven == ("pairwise",) and result.failing == ()
+    assert "pairwise below 0.60 on too few items to judge" in result.reason
+
+
+def test_exam_dimension_below_the_bar_on_evidence_fails() -> None:
+    # The same kind of slips, on twelve items: a coin-flip pairwise judge.
+    pairs = [(PAIRWISE, "B"), (PAIRWISE, "A"), (PAIRWISE_A, "A"), (PAIRWISE_A, "B")] * 3
+    grades = _classification_grades(GOOD) + _pairwise(pairs)
+    result = gr.exam_result(grades, ExamRules())
+    assert result.dimensions["pairwise"] == pytest.approx(0.0)
+    assert not result.passed and result.failing == ("pairwise",)
+    assert "pairwise 0.00 < 0.60" in result.reason
+
+
 def test_rolling_agreement_uses_last_window() -> None:
     grades = _classification_grades(POOR) + _classification_grades(GOOD)
     assert gr.rolling_agreement(grades, window=24) == pytest.approx(
