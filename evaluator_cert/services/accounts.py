@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -93,6 +94,47 @@ def create_user(
     return user
 
 
+def _unknown_name_locked_until(
+    session: Session, settings: Settings, name: str, now: datetime
+) -> datetime | None:
+    """When a name that has no account would be locked, by the rule real accounts follow.
+
+    Replays the name's recent failed logins: five within the window lock it for the lockout
+    time. Without this, "locked" would only ever be said of real accounts, and so would tell
+    anyone which usernames exist.
+    """
+    window = timedelta(minutes=settings.lockout_window_minutes)
+    lockout = timedelta(minutes=settings.lockout_minutes)
+    failures = session.scalars(
+        select(LoginEvent.at)
+        .where(
+            LoginEvent.username == name,
+            LoginEvent.success.is_(False),
+            LoginEvent.at >= now - window - lockout,
+        )
+        .order_by(LoginEvent.at)
+    ).all()
+    recent: deque[datetime] = deque()
+    until = None
+    for at in failures:
+        if until is not None and at < until:
+            continue  # tries during a lock are refused before they count
+        recent.append(at)
+        while recent[0] < at - window:
+            recent.popleft()
+        if len(recent) >= settings.lockout_failures:
+            until, recent = at + lockout, deque()
+    return until
+
+
+def _locked_until(
+    session: Session, settings: Settings, user: User | None, name: str, now: datetime
+) -> datetime | None:
+    if user is not None:
+        return user.locked_until
+    return _unknown_name_locked_until(session, settings, name, now) if name else None
+
+
 def authenticate(
     session: Session,
     settings: Settings,
@@ -101,13 +143,14 @@ def authenticate(
     *,
     now: datetime | None = None,
 ) -> User:
-    """Check a login. The same message for an unknown user and a wrong password; accounts
-    lock after ``lockout_failures`` failures within the window."""
+    """Check a login. An unknown user and a wrong password get the same answers, lockout
+    included: any name locks after ``lockout_failures`` failures within the window."""
     now = now or utcnow()
     name = username.strip().lower()[:64]
     user = get_user(session, name) if name else None
-    if user is not None and user.locked_until and user.locked_until > now:
-        minutes = max(1, round((user.locked_until - now).total_seconds() / 60))
+    locked_until = _locked_until(session, settings, user, name, now)
+    if locked_until and locked_until > now:
+        minutes = max(1, round((locked_until - now).total_seconds() / 60))
         raise AccountLockedError(
             f"This account is locked after {settings.lockout_failures} failed logins. "
             f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
@@ -138,7 +181,8 @@ def authenticate(
                 user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
                 audit.record(session, None, "user.locked", name, failures=failures)
         session.commit()
-        if user is not None and user.locked_until and user.locked_until > now:
+        locked_until = _locked_until(session, settings, user, name, now)
+        if locked_until and locked_until > now:
             raise AccountLockedError(
                 f"Too many failed logins: this account is locked for "
                 f"{int(settings.lockout_minutes)} minutes."

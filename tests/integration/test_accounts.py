@@ -67,6 +67,30 @@ def test_five_failures_in_fifteen_minutes_lock_the_account(ctx: AppContext) -> N
         assert accounts.authenticate(s, ctx.settings, "ada", PASSWORD, now=later).username == "ada"
 
 
+def test_unknown_names_lock_exactly_like_real_accounts(ctx: AppContext) -> None:
+    # Otherwise "locked" would be said of real accounts only, and reveal which names exist.
+    _make(ctx, "ada")
+    now = utcnow()
+
+    def answers(name: str) -> list[tuple[str, str]]:
+        seen = []
+        with ctx.session() as s:
+            for offset in [*range(7), 60 * 14, 60 * 16, 60 * 16 + 1]:
+                with pytest.raises(AuthenticationError) as exc:
+                    accounts.authenticate(
+                        s, ctx.settings, name, "bad", now=now + timedelta(seconds=offset)
+                    )
+                seen.append((type(exc.value).__name__, str(exc.value)))
+        return seen
+
+    real, unknown = answers("ada"), answers("nobody")
+    assert unknown == real
+    kinds = [kind for kind, _ in real]
+    assert kinds[:4] == ["AuthenticationError"] * 4
+    assert kinds[4:8] == ["AccountLockedError"] * 4  # fifth failure, then locked till 15 min
+    assert kinds[8:] == ["AuthenticationError"] * 2  # after the lockout: fresh window
+
+
 def test_failures_spread_over_more_than_the_window_do_not_lock(ctx: AppContext) -> None:
     _make(ctx, "ada")
     now = utcnow()
