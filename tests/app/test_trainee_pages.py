@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from evaluator_cert.db.models import Annotation
+from evaluator_cert.db.models import Annotation, ModuleProgress, utcnow
 from evaluator_cert.services import attempts
 from evaluator_cert.services.actors import Actor
 from evaluator_cert.simulation import simulated_answer
@@ -93,6 +94,43 @@ def test_exam_page_explains_why_it_is_closed(app_ctx, make_user) -> None:
     at = _open(make_user("tina"), "exam.py")
     assert any("opens when all" in i.value for i in at.info)
     assert not [b for b in at.button if b.label.startswith("Start the")]
+
+
+def test_exam_result_shows_every_dimension_with_its_verdict(app_ctx, make_user) -> None:
+    user = make_user("tina")
+    actor, catalog = Actor.of(user), app_ctx.base_catalog
+    with app_ctx.session() as s:
+        for module in catalog.modules_of("L1"):
+            s.add(
+                ModuleProgress(
+                    user_id=user.id,
+                    module_id=module.id,
+                    graded_items=module.gate.min_items,
+                    agreement=0.85,
+                    passed_at=utcnow() - timedelta(days=1),
+                )
+            )
+        s.commit()
+        attempt_id = attempts.start_exam(s, actor, catalog, "L1")
+        form = attempts.attempt_view(s, actor, catalog, attempt_id).item_ids
+        rng = random.Random(1)
+        for key in form:
+            item = catalog.item(attempts.base_item_id(key))
+            answer = simulated_answer(item, 1.0, rng)
+            attempts.record_answer(s, actor, catalog, attempt_id, key, answer)
+        outcome = attempts.submit_exam(s, actor, catalog, attempt_id)
+    # Every answer as the expert gave it: a pass, whatever single-category dimensions the
+    # form happened to hold.
+    assert outcome.passed, outcome.result["reason"]
+    at = _open(user, "exam.py")
+    assert any("Passed with overall agreement 1.00" in m.value for m in at.success)
+    text = page_text(at)
+    dims = outcome.result["dimensions"]
+    for name in dims:
+        assert name in text
+    perfect = [name for name, value in dims.items() if value is None]
+    if perfect:
+        assert any("No disagreement to measure on" in c.value for c in at.caption)
 
 
 def test_learn_page_shows_the_lesson(app_ctx, make_user) -> None:
