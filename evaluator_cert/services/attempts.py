@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,12 @@ def base_item_id(key: str) -> str:
 
 def is_duplicate(key: str) -> bool:
     return key.endswith(DUPLICATE_SUFFIX)
+
+
+def counted_practice() -> tuple[ColumnElement[bool], ...]:
+    """The practice answers that count as graded items, for trainees and instructors alike:
+    hidden re-served duplicates measure self-consistency and are not counted twice."""
+    return (Attempt.kind == "practice", Annotation.item_id.not_like(f"%{DUPLICATE_SUFFIX}"))
 
 
 # ------------------------------------------------------------------------- grade storage
@@ -550,11 +556,7 @@ def _recent_practice_rows(session: Session, user_id: int, limit: int) -> list[tu
             select(Annotation.item_id, Grade)
             .join(Grade, Grade.annotation_id == Annotation.id)
             .join(Attempt, Attempt.id == Annotation.attempt_id)
-            .where(
-                Annotation.user_id == user_id,
-                Attempt.kind == "practice",
-                Annotation.item_id.not_like(f"%{DUPLICATE_SUFFIX}"),
-            )
+            .where(Annotation.user_id == user_id, *counted_practice())
             .order_by(Annotation.created_at.desc(), Annotation.id.desc())
             .limit(limit)
         ).all()
@@ -599,7 +601,7 @@ def _write_rolling(
             select(func.count())
             .select_from(Annotation)
             .join(Attempt, Attempt.id == Annotation.attempt_id)
-            .where(Annotation.user_id == user_id, Attempt.kind == "practice")
+            .where(Annotation.user_id == user_id, *counted_practice())
         )
         or 0
     )

@@ -518,7 +518,7 @@ class Journey:
     remediations: list[RemediationState] = field(default_factory=list)
     last_active: datetime | None = None
     window: RollingWindow | None = None
-    practice_answers: int = 0  # hidden duplicates included, as the cohort view counts them
+    practice_answers: int = 0  # hidden duplicates left out, as ``attempts.counted_practice``
     # Decisions of the latest non-duplicate practice answers (2 x drift window), oldest first.
     recent: deque[tuple[tuple[str, str], ...]] = field(default_factory=deque)
 
@@ -652,8 +652,8 @@ class Simulator:
                 variant = self.bank.pick(base, j.current_skill, rng)
             given.setdefault(base, variant)
             self._answer(j, attempt_id, key, variant, j.clock, rng)
-            j.practice_answers += 1
             if key == base:
+                j.practice_answers += 1
                 tally.add(variant)
                 window.push(variant)
                 j.recent.append(variant.grade.decisions)

@@ -29,7 +29,7 @@ from evaluator_cert.db.models import (
 )
 from evaluator_cert.errors import NotFoundError
 from evaluator_cert.services.actors import Actor, require_role
-from evaluator_cert.services.attempts import DUPLICATE_SUFFIX
+from evaluator_cert.services.attempts import counted_practice
 from evaluator_cert.services.overrides import overrides_frame
 from evaluator_cert.services.rolling import (  # noqa: F401 (grouped_kappa_ci: re-exported)
     decisions_frame,
@@ -119,11 +119,7 @@ def _recent_decisions(
         .join(Grade, Grade.annotation_id == Annotation.id)
         .join(Attempt, Attempt.id == Annotation.attempt_id)
         .join(User, User.id == Annotation.user_id)
-        .where(
-            Attempt.kind == "practice",
-            Annotation.item_id.not_like(f"%{DUPLICATE_SUFFIX}"),
-            User.role == "trainee",
-        )
+        .where(*counted_practice(), User.role == "trainee")
     )
     if cohort:
         # A join, not IN (ids): a long IN list cost more than the window function itself.
@@ -152,7 +148,7 @@ def _computed_summary(session: Session, cohort: str | None, window: int, only: A
         session.execute(
             select(Annotation.user_id, func.count())
             .join(Attempt, Attempt.id == Annotation.attempt_id)
-            .where(Attempt.kind == "practice", Annotation.user_id.in_(only))
+            .where(Annotation.user_id.in_(only), *counted_practice())
             .group_by(Annotation.user_id)
         ).all()
     )

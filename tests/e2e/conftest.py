@@ -11,6 +11,8 @@ SQLite file through the services. A test module customises it by overriding two 
     (e.g. ``{"EVALUATOR_CERT_CONTENT_DIR": ...}``).
 
 ``live_server`` is a ``str`` (the base URL) that also carries ``settings`` and ``seeded``.
+Underneath it, ``app_env``, ``settings_from`` and ``running_app`` start a server on any
+environment, for tests that need more than one (tests/e2e/test_two_instances.py).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -90,53 +93,31 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-@pytest.fixture
-def live_seed() -> Callable[[AppContext], Any] | None:
-    """Override in a test module to put data in place before the server starts."""
-    return None
-
-
-@pytest.fixture
-def live_env() -> dict[str, str]:
-    """Override in a test module to add EVALUATOR_CERT_* settings."""
-    return {}
-
-
-@pytest.fixture
-def live_server(
-    tmp_path_factory: pytest.TempPathFactory,
-    live_seed: Callable[[AppContext], Any] | None,
-    live_env: dict[str, str],
-) -> Iterator[LiveServer]:
-    folder = tmp_path_factory.mktemp("live")
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
+def app_env(settings: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment minus any EVALUATOR_CERT_* variable, plus ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVALUATOR_CERT_")}
-    env.update(
-        {
-            "EVALUATOR_CERT_DATA_DIR": str(folder / "data"),
-            "EVALUATOR_CERT_BASE_URL": base_url,
-            "EVALUATOR_CERT_SECRET_KEY": "live-server-test-secret",
-            **live_env,
-        }
-    )
-    # Seed through the services, on the very settings the server will read.
+    env.update(settings)
+    return env
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """The settings an app started with ``env`` reads."""
     saved = dict(os.environ)
     try:
         os.environ.clear()
         os.environ.update(env)
-        settings = Settings.from_env()
+        return Settings.from_env()
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    context = AppContext.open(settings)
-    try:
-        seeded = live_seed(context) if live_seed is not None else None
-    finally:
-        context.dispose()
 
-    log_path = folder / "server.log"
-    env.update({"STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"})
+
+@contextmanager
+def running_app(env: Mapping[str, str], port: int, log_path: Path) -> Iterator[str]:
+    """``streamlit run asgi.py`` on ``port`` with ``env``: yields the base URL once /healthz
+    answers, and stops the server's whole process group on exit."""
+    base_url = f"http://127.0.0.1:{port}"
+    env = {**env, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [
@@ -169,9 +150,51 @@ def live_server(
                     f"{log_path.read_text()[-3000:]}"
                 )
             time.sleep(0.3)
-        yield LiveServer(base_url, settings, seeded, log_path)
+        yield base_url
     finally:
         _stop(process)
+
+
+@pytest.fixture
+def live_seed() -> Callable[[AppContext], Any] | None:
+    """Override in a test module to put data in place before the server starts."""
+    return None
+
+
+@pytest.fixture
+def live_env() -> dict[str, str]:
+    """Override in a test module to add EVALUATOR_CERT_* settings."""
+    return {}
+
+
+@pytest.fixture
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    live_seed: Callable[[AppContext], Any] | None,
+    live_env: dict[str, str],
+) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp("live")
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = app_env(
+        {
+            "EVALUATOR_CERT_DATA_DIR": str(folder / "data"),
+            "EVALUATOR_CERT_BASE_URL": base_url,
+            "EVALUATOR_CERT_SECRET_KEY": "live-server-test-secret",
+            **live_env,
+        }
+    )
+    # Seed through the services, on the very settings the server will read.
+    settings = settings_from(env)
+    context = AppContext.open(settings)
+    try:
+        seeded = live_seed(context) if live_seed is not None else None
+    finally:
+        context.dispose()
+
+    log_path = folder / "server.log"
+    with running_app(env, port, log_path) as url:
+        yield LiveServer(url, settings, seeded, log_path)
 
 
 @pytest.fixture(scope="session")
