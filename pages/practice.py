@@ -43,7 +43,11 @@ module_id = st.selectbox(
     "Module",
     open_ids,
     key="practice_pick",
-    format_func=lambda m: f"{m} {catalog.module(m).title} — {overview.modules[m].reason}",
+    # Title and pass state only: the answer area reruns on its own, so a running count here
+    # would go stale (the progress bar below carries it).
+    format_func=lambda m: (
+        f"{m} {catalog.module(m).title}" + (" — passed" if overview.modules[m].passed else "")
+    ),
 )
 st.session_state["practice_module"] = st.session_state["practice_synced"] = module_id
 module = catalog.module(module_id)
@@ -106,7 +110,9 @@ def workspace(module_id: str) -> None:
                         st.success("Sent. You will see the outcome on your dashboard.")
         if st.button("Next item", type="primary", icon=":material/arrow_forward:"):
             st.session_state.pop(shown_key, None)
-            st.rerun(scope="fragment")
+            # At the end of the set the module's state (passed, remediation) may have changed:
+            # refresh the whole page so the picker and the banner show it.
+            st.rerun(scope="fragment" if view.next_item_id else "app")
         return
 
     item_id = view.next_item_id
