@@ -40,7 +40,7 @@ POSTGRES_URL = os.environ.get("EVALUATOR_CERT_TEST_POSTGRES_URL")
 BASE_URL = "https://cert.example.org"  # the public address both instances sit behind
 SECRET_KEY = "shared-secret"
 # The L1 exam bank for this test: text -> gold. Both labels occur, so answering every item
-# with its gold gives a defined kappa of 1 and a pass (one item per type would not).
+# with its gold gives a defined kappa of 1: the pass rests on a measured figure.
 EXAM_BANK = {
     "I love it, it works perfectly.": "positive",
     "Best purchase I made this year.": "positive",
