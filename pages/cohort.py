@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 from evaluator_cert.services import cohort as cohort_service
-from evaluator_cert.ui import state
+from evaluator_cert.ui import figures, state
 from evaluator_cert.ui.instructor import PAGE_SIZE, table
 
 actor = state.require("instructor", "admin")
@@ -51,15 +50,12 @@ kappas = frame.dropna(subset=["rolling_kappa"])
 if kappas.empty:
     st.caption("No trainee has labelling answers yet.")
 else:
-    fig = px.histogram(
+    fig = figures.status_histogram(
         kappas,
-        x="rolling_kappa",
-        color="status",
-        nbins=20,
-        labels={"rolling_kappa": f"kappa over the last {level0.drift_window} items"},
+        "rolling_kappa",
+        level0.drift_threshold,
+        f"kappa over the last {level0.drift_window} items",
     )
-    fig.add_vline(x=level0.drift_threshold, line_dash="dash")
-    fig.update_layout(height=300, margin={"t": 20, "b": 20}, yaxis_title="trainees")
     st.plotly_chart(fig, key="cohort_hist")
 
 st.subheader("Trainees (at risk first)")

@@ -75,9 +75,10 @@ with right:
     if dims.empty:
         st.caption("Not enough answers per dimension yet.")
     else:
-        st.plotly_chart(
-            figures.threshold_bars(dims, "agreement", "dimension", threshold), key="dims"
+        fig = figures.threshold_bars(
+            dims, "agreement", "dimension", threshold, group="kind", group_order=figures.KIND_ORDER
         )
+        st.plotly_chart(fig, key="dims")
 
 left, right = st.columns(2)
 with left:
