@@ -646,8 +646,9 @@ def combined_agreement(grades: Sequence[ItemGrade]) -> float | None:
     return sum(v * n for v, n in parts) / sum(n for _, n in parts)
 
 
-def _fmt(value: float, threshold: float) -> str:
-    # Two decimals, unless rounding would make a fail look like the threshold itself.
+def format_against(value: float, threshold: float) -> str:
+    """Two decimals, or three where rounding would make a figure read as the threshold itself
+    (0.698 against 0.70)."""
     text = f"{value:.2f}"
     return f"{value:.3f}" if text == f"{threshold:.2f}" else text
 
@@ -741,10 +742,15 @@ def grade_attempt(grades: Sequence[ItemGrade], rule: GateRule) -> AttemptResult:
         passed = False
         reason = f"{name} is undefined: not enough evidence yet (needs more than one category)"
     elif value < rule.threshold:
-        passed, reason = False, f"{name} {_fmt(value, rule.threshold)} < {rule.threshold:.2f}"
+        passed, reason = (
+            False,
+            f"{name} {format_against(value, rule.threshold)} < {rule.threshold:.2f}",
+        )
     else:
         passed = True
-        reason = f"{name} {_fmt(value, rule.threshold)} >= {rule.threshold:.2f} over {n} items"
+        reason = (
+            f"{name} {format_against(value, rule.threshold)} >= {rule.threshold:.2f} over {n} items"
+        )
 
     return AttemptResult(
         n_items=n,
@@ -811,12 +817,13 @@ def exam_result(grades: Sequence[ItemGrade], rules: ExamRules) -> ExamResult:
         reasons.append("overall agreement is undefined")
     elif overall < rules.pass_threshold:
         reasons.append(
-            f"overall agreement {_fmt(overall, rules.pass_threshold)} < {rules.pass_threshold:.2f}"
+            f"overall agreement {format_against(overall, rules.pass_threshold)} "
+            f"< {rules.pass_threshold:.2f}"
         )
     for d in failing:
         value = figures[d].value
         assert value is not None  # held_below implies a value
-        reasons.append(f"{d} {_fmt(value, floor)} < {floor:.2f}")
+        reasons.append(f"{d} {format_against(value, floor)} < {floor:.2f}")
     passed = not reasons
     if passed:
         assert overall is not None

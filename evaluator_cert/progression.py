@@ -5,14 +5,18 @@ Every closed gate carries a sentence that says why it is closed and what opens i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from evaluator_cert.grading import format_against
+
 if TYPE_CHECKING:
     from evaluator_cert.content.catalog import Catalog
     from evaluator_cert.content.schema import Level, Module
+    from evaluator_cert.grading import ItemGrade
 
 
 @dataclass(frozen=True)
@@ -94,12 +98,17 @@ def module_passed(record: TraineeRecord, module_id: str) -> bool:
 def module_gate(catalog: Catalog, record: TraineeRecord, module: Module, now: datetime) -> Gate:
     level = catalog.level(module.level)
     passed = module_passed(record, module.id)
+    if record.remediation_modules and module.id in record.remediation_modules:
+        # Reassigned work is always open, whatever else remediation has reopened.
+        return Gate(True, "Reassigned for remediation: pass it again to reopen exams.", False)
     if module.id in record.unlocked_modules:
         return Gate(True, "Unlocked by your instructor.", passed)
     gate = level_gate(catalog, record, level, now)
     if not gate.open:
         return Gate(False, f"{module.id} {gate.reason[len(level.id) + 1 :]}")
-    missing = [p for p in module.prerequisites if not module_passed(record, p)]
+    # A prerequisite passed once stays met during remediation: remediation reassigns modules
+    # and closes exams; it does not lock the rest of the curriculum.
+    missing = [p for p in module.prerequisites if p not in record.passed_modules]
     if missing:
         names = ", ".join(f"{m} {catalog.module(m).title}" for m in missing)
         return Gate(False, f"{module.id} opens when you pass {names}.")
@@ -206,3 +215,44 @@ def weakest_modules(
     ranked = sorted(skill_scores.items(), key=lambda kv: kv[1])[:k]
     weak = {skill for skill, _ in ranked}
     return [m.id for m in catalog.modules if m.level in levels and weak & set(m.skills)]
+
+
+def skill_scores(grades: Sequence[ItemGrade], catalog: Catalog) -> dict[str, float]:
+    """Mean item score per skill, a skill being a module skill named in the item's tags
+    (all the module's skills when the item names none)."""
+    sums: dict[str, list[float]] = defaultdict(list)
+    for g in grades:
+        origin = catalog.item_origin(g.item_id)
+        skills = set(catalog.module(origin.module).skills) if origin.module else set()
+        tags = set(catalog.item(g.item_id).tags) & skills or skills
+        for skill in tags:
+            sums[skill].append(g.score)
+    return {k: sum(v) / len(v) for k, v in sums.items()}
+
+
+def remediation_plan(
+    catalog: Catalog,
+    grades: Sequence[ItemGrade],
+    rolling: float,
+    window: int,
+    threshold: float,
+    passed: Collection[str] = (),
+) -> tuple[list[str], str]:
+    """After drift: the modules to reassign, and the reason the trainee reads.
+
+    The modules training the weakest skills in ``grades`` (the drift window), among those the
+    trainee has reached (answered in the window, or passed); else every module answered in the
+    window.
+    """
+    answered = sorted(
+        {m for g in grades if (m := catalog.item_origin(g.item_id).module) is not None}
+    )
+    reached = set(answered) | set(passed)
+    levels = {catalog.item_origin(g.item_id).level for g in grades}
+    weakest = weakest_modules(catalog, skill_scores(grades, catalog), levels)
+    modules = [m for m in weakest if m in reached] or answered
+    reason = (
+        f"Rolling agreement {format_against(rolling, threshold)} over your last {window} "
+        f"graded items is below {threshold:.2f}."
+    )
+    return modules, reason

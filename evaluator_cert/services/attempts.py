@@ -349,11 +349,16 @@ def _open_practice(user_id: int, module_id: str) -> Select[tuple[Attempt]]:
     )
 
 
-def _reset_module(session: Session, user_id: int, module_id: str, now: datetime) -> None:
-    """Close the module's open practice attempt and zero its progress: the next set is fresh."""
-    for attempt in session.scalars(_open_practice(user_id, module_id)):
-        attempt.status = "submitted"
-        attempt.submitted_at = now
+def _reset_module(
+    session: Session, user_id: int, module_id: str, now: datetime, *, close_open_set: bool = True
+) -> None:
+    """Zero the module's progress and, unless told not to, close its open practice attempt
+    (the next set is fresh). An attempt left open brings its own figures back with the next
+    answer."""
+    if close_open_set:
+        for attempt in session.scalars(_open_practice(user_id, module_id)):
+            attempt.status = "submitted"
+            attempt.submitted_at = now
     progress = _module_progress(session, user_id, module_id)
     progress.graded_items = 0
     progress.agreement = None
@@ -659,36 +664,15 @@ def _check_drift(
     rolling_value = grading.rolling_agreement(grades, window=window)
     if rolling_value is None or rolling_value != rolling_value or rolling_value >= threshold:
         return
-    skill_scores = _skill_scores(grades, catalog)
-    levels = {catalog.item_origin(g.item_id).level for g in grades}
-    modules = progression.weakest_modules(catalog, skill_scores, levels) or sorted(
-        {
-            catalog.item_origin(g.item_id).module
-            for g in grades
-            if catalog.item_origin(g.item_id).module
-        }
+    passed = session.scalars(
+        select(ModuleProgress.module_id).where(
+            ModuleProgress.user_id == actor.id, ModuleProgress.passed_at.is_not(None)
+        )
+    ).all()
+    modules, reason = progression.remediation_plan(
+        catalog, grades, rolling_value, window, threshold, passed
     )
-    start_remediation(
-        session,
-        None,
-        actor.id,
-        modules,
-        f"Rolling agreement {rolling_value:.2f} over your last {window} graded items is below "
-        f"{threshold:.2f}.",
-        now=now,
-    )
-
-
-def _skill_scores(grades: Sequence[grading.ItemGrade], catalog: Catalog) -> dict[str, float]:
-    """Mean item score per skill, a skill being a module skill named in the item's tags."""
-    sums: dict[str, list[float]] = defaultdict(list)
-    for g in grades:
-        origin = catalog.item_origin(g.item_id)
-        skills = set(catalog.module(origin.module).skills) if origin.module else set()
-        tags = set(catalog.item(g.item_id).tags) & skills or skills
-        for skill in tags:
-            sums[skill].append(g.score)
-    return {k: sum(v) / len(v) for k, v in sums.items()}
+    start_remediation(session, None, actor.id, modules, reason, now=now)
 
 
 def start_remediation(
@@ -700,7 +684,11 @@ def start_remediation(
     *,
     now: datetime | None = None,
 ) -> Remediation:
-    """Reassign modules: they count as not passed, and exams close, until passed again."""
+    """Reassign modules: they count as not passed, and exams close, until passed again.
+
+    Their progress starts afresh, except in a set the trainee has open: it stays open with its
+    answers, and passing it releases the module.
+    """
     if actor is not None:
         require_role(actor, "instructor", "admin")
     now = now or utcnow()
@@ -709,7 +697,7 @@ def start_remediation(
     )
     session.add(remediation)
     for module_id in module_ids:
-        _reset_module(session, user_id, module_id, now)  # a reassigned module starts afresh
+        _reset_module(session, user_id, module_id, now, close_open_set=False)
     user = session.get(User, user_id)
     audit.record(
         session,

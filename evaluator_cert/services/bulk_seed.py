@@ -54,7 +54,6 @@ from evaluator_cert.services import accounts, audit, rolling
 from evaluator_cert.services.attempts import (
     DUPLICATE_SUFFIX,
     _practice_form,
-    _skill_scores,
     draw_exam_form,
     exam_record,
 )
@@ -676,10 +675,7 @@ class Simulator:
                 _, reason = gate_reason(tally.items, agreement, module.gate)
                 result = {"statistic": agreement, "reason": reason}
             if remediation is None and window.full():
-                closed = self._check_drift(j, window, module.id)
-                if closed:
-                    status, submitted = "submitted", j.clock
-                    break
+                self._check_drift(j, window)  # the open set stays open, as in the app
         self.rows.attempts.append(
             (attempt_id, j.user_id, "practice", module.level, module.id, None, self.version,
              status, json.dumps(form), seed, started, None, submitted, agreement, passed,
@@ -692,30 +688,19 @@ class Simulator:
             j.window = RollingWindow(self.window_size)
         return j.window
 
-    def _check_drift(self, j: Journey, window: RollingWindow, current: str) -> bool:
-        """``attempts._check_drift``; True when the current attempt was closed by it."""
+    def _check_drift(self, j: Journey, window: RollingWindow) -> None:
+        """``attempts._check_drift``."""
         rolling = window.agreement()
         if rolling is None or rolling != rolling or rolling >= self.drift_bar:
-            return False
-        grades = window.grades
-        scores = _skill_scores(grades, self.catalog)
-        levels = {self.catalog.item_origin(g.item_id).level for g in grades}
-        modules = progression.weakest_modules(self.catalog, scores, levels) or sorted(
-            {
-                self.catalog.item_origin(g.item_id).module
-                for g in grades
-                if self.catalog.item_origin(g.item_id).module
-            }
-        )
-        reason = (
-            f"Rolling agreement {rolling:.2f} over your last {self.window_size} graded items "
-            f"is below {self.drift_bar:.2f}."
+            return
+        passed = [m for m, state in j.progress.items() if state.passed_at is not None]
+        modules, reason = progression.remediation_plan(
+            self.catalog, window.grades, rolling, self.window_size, self.drift_bar, passed
         )
         j.remediations.append(RemediationState(list(modules), reason, j.clock))
         for module_id in modules:
             state = j.progress.setdefault(module_id, ProgressState())
             state.graded, state.agreement, state.updated_at = 0, None, j.clock
-        return current in modules
 
     # ---- exams
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import timedelta
 
 import pytest
@@ -247,6 +248,49 @@ def test_drift_starts_remediation_and_passing_again_releases_it(ctx: AppContext)
         released = s.scalar(select(Remediation).where(Remediation.user_id == actor.id))
     assert released.released_at is not None
     assert record.remediation_modules is None
+
+
+def test_remediation_keeps_the_open_set_and_the_curriculum_open(ctx: AppContext) -> None:
+    catalog = ctx.base_catalog
+    actor = _trainee(ctx)
+    modules = catalog.modules_of("L1")
+    now = utcnow() - timedelta(days=5)
+    _, now = _answer_all(ctx, actor, modules[0].id, 1.0, now=now)
+    with ctx.session() as s:
+        before = attempts.trainee_overview(s, actor, catalog)
+    opened = {m for m, gate in before.modules.items() if gate.open}
+    # Poor answers, one at a time, until drift starts remediation mid-set.
+    rng = random.Random(3)
+    remediation = None
+    with ctx.session() as s:
+        for module in [m for m in modules if m.id in opened and m.id != modules[0].id]:
+            attempt_id = attempts.start_practice(s, actor, catalog, module.id, now=now)
+            keys = attempts.attempt_view(s, actor, catalog, attempt_id, now=now).item_ids
+            answered = 0
+            for key in keys:
+                answered += 1
+                now += timedelta(seconds=30)
+                item = catalog.item(attempts.base_item_id(key))
+                answer = simulated_answer(item, 0.1, rng)
+                attempts.record_answer(s, actor, catalog, attempt_id, key, answer, now=now)
+                remediation = s.scalar(select(Remediation).where(Remediation.user_id == actor.id))
+                if remediation is not None:
+                    break
+            if remediation is not None:
+                break
+        assert remediation is not None, "no drift: the poor stretch was too short"
+        view = attempts.attempt_view(s, actor, catalog, attempt_id, now=now)
+        overview = attempts.trainee_overview(s, actor, catalog, now=now)
+    # The set in progress stays open with every answer in it.
+    assert view.status == "open" and view.answered == answered
+    # Every reassigned module is open; what was open before stays open.
+    for module_id in remediation.module_ids:
+        assert overview.modules[module_id].open, overview.modules[module_id].reason
+        assert not overview.modules[module_id].passed
+    assert opened <= {m for m, gate in overview.modules.items() if gate.open}
+    # The reason never reads as "0.70 is below 0.70".
+    figure = re.search(r"Rolling agreement (\S+) over", remediation.reason)
+    assert figure is not None and float(figure.group(1)) < 0.70
 
 
 def test_stratified_exam_form_covers_every_task_type() -> None:
