@@ -12,7 +12,7 @@ from evaluator_cert.services import attempts, disputes
 from evaluator_cert.ui import state
 from evaluator_cert.ui.errors import show_error, user_errors
 from evaluator_cert.ui.trainee import remediation_banner
-from evaluator_cert.ui.widgets import TASK_TITLES, answer_widget, show_feedback
+from evaluator_cert.ui.widgets import TASK_TITLES, answer_widget, show_feedback, show_material
 
 MIN_SHOWN_AGREEMENT = 8
 
@@ -23,6 +23,7 @@ catalog = ctx.catalog()
 with ctx.session() as session:
     record = attempts.trainee_record(session, actor.id, catalog)
     overview = attempts.trainee_overview(session, actor, catalog, now=utcnow())
+    resume_module = attempts.current_practice_module(session, actor)
 
 st.title("Practice")
 remediation_banner(record.remediation_modules)
@@ -32,7 +33,11 @@ if not open_ids:
     st.stop()
 # Default to the module chosen elsewhere, else the first open module not yet passed.
 todo = [m for m in open_ids if not overview.modules[m].passed]
-wanted = st.session_state.get("practice_module") or (todo[0] if todo else open_ids[0])
+wanted = (
+    st.session_state.get("practice_module")
+    or resume_module  # a reload or a new visit returns to the set in progress
+    or (todo[0] if todo else open_ids[0])
+)
 # A keyed widget keeps the trainee's pick; an index that follows it would remount the widget
 # under a new identity on the next run and silently undo a second change of module.
 # Another page (home, lessons) hands a module over by changing practice_module.
@@ -54,6 +59,51 @@ module = catalog.module(module_id)
 st.page_link("pages/learn.py", label=f"Read the {module_id} lesson", icon=":material/menu_book:")
 
 
+def challenge_form(key: str) -> None:
+    """Challenge the gold of the item just answered; the text stays when the send fails."""
+    sent_key = f"dispute_sent_{key}"
+    with st.expander("Challenge this gold", expanded=sent_key in st.session_state):
+        if st.session_state.get(sent_key):
+            st.success("Sent. You will see the outcome on your dashboard.")
+            return
+        with st.form(f"dispute_{key}"):
+            reason = st.text_area(
+                "Why do you think the gold is wrong?", max_chars=2000, key=f"dispute_text_{key}"
+            )
+            if st.form_submit_button("Send to an instructor"):
+                with user_errors(), ctx.session() as session:
+                    disputes.open_dispute(
+                        session, actor, catalog, attempts.base_item_id(key), reason
+                    )
+                    st.session_state[sent_key] = True
+                    st.rerun(scope="fragment")
+
+
+def progress_news(module_id: str) -> bool:
+    """Say what the last answer changed (module passed, modules opened, remediation started),
+    against the page as last drawn in full. True when something did."""
+    with ctx.session() as session:
+        fresh = attempts.trainee_overview(session, actor, catalog, now=utcnow())
+        now_reassigned = attempts.trainee_record(session, actor.id, catalog).remediation_modules
+    changed = False
+    if fresh.modules[module_id].passed and not overview.modules[module_id].passed:
+        opened = [
+            m for m, gate in fresh.modules.items() if gate.open and not overview.modules[m].open
+        ]
+        more = f" Now open: {', '.join(opened)}." if opened else ""
+        st.success(f"You passed {module_id} {module.title}.{more}", icon=":material/celebration:")
+        changed = True
+    if now_reassigned and not record.remediation_modules:
+        st.warning(
+            f"{fresh.next_step} Your rolling agreement fell below the bar, so "
+            f"{', '.join(sorted(now_reassigned))} are reassigned; exams reopen once you pass "
+            "them again. This set stays open.",
+            icon=":material/school:",
+        )
+        changed = True
+    return changed
+
+
 @st.fragment
 def workspace(module_id: str) -> None:
     """Answering reruns only this part of the page."""
@@ -68,8 +118,9 @@ def workspace(module_id: str) -> None:
                 if gate.passed:
                     st.success(f"{module_id} is passed. You can practise it again at any time.")
                 st.caption(
-                    f"{len(catalog.practice_items(module_id))} items, one at a time, with the "
-                    "expert's answer and explanation after each. Every answer is saved as you go."
+                    f"{attempts.practice_set_size(catalog, module_id)} items, one at a time, "
+                    "with the expert's answer and explanation after each. Each answer is saved "
+                    "the moment you submit it."
                 )
                 if not st.button(label, type="primary", icon=":material/play_arrow:"):
                     return
@@ -90,29 +141,22 @@ def workspace(module_id: str) -> None:
         )
 
     shown_key = f"feedback_{attempt_id}"
+    seen_key = f"feedback_seen_{attempt_id}"
     shown = st.session_state.get(shown_key)
     if shown and shown in view.answers:
         item = catalog.item(attempts.base_item_id(shown))
         st.subheader(f"{TASK_TITLES[item.type]} · {item.id}")
         with st.expander("The item", expanded=False):
-            from evaluator_cert.ui.widgets import show_material
-
             show_material(item, catalog.media_path)
         show_feedback(item, view.answers[shown], catalog.media_path)
-        with st.expander("Challenge this gold"):
-            with st.form(f"dispute_{shown}", clear_on_submit=True):
-                reason = st.text_area("Why do you think the gold is wrong?", max_chars=2000)
-                if st.form_submit_button("Send to an instructor"):
-                    with user_errors(), ctx.session() as session:
-                        disputes.open_dispute(
-                            session, actor, catalog, attempts.base_item_id(shown), reason
-                        )
-                        st.success("Sent. You will see the outcome on your dashboard.")
+        st.session_state[seen_key] = shown
+        challenge_form(shown)
+        changed = progress_news(module_id)
         if st.button("Next item", type="primary", icon=":material/arrow_forward:"):
             st.session_state.pop(shown_key, None)
-            # At the end of the set the module's state (passed, remediation) may have changed:
-            # refresh the whole page so the picker and the banner show it.
-            st.rerun(scope="fragment" if view.next_item_id else "app")
+            # When this answer changed the trainee's standing, or ended the set, refresh the
+            # whole page so the module picker and the banners show it.
+            st.rerun(scope="app" if changed or view.next_item_id is None else "fragment")
         return
 
     item_id = view.next_item_id
@@ -128,6 +172,13 @@ def workspace(module_id: str) -> None:
             st.rerun(scope="fragment")
         return
 
+    last = next(reversed(view.answers), None)
+    if last is not None and st.session_state.get(seen_key) != last:
+        # Back after a reload or a break: the explanation of the last answer was never shown.
+        with st.expander("Your last answer and the expert's explanation", expanded=True):
+            show_feedback(catalog.item(attempts.base_item_id(last)), view.answers[last],
+                          catalog.media_path)  # fmt: skip
+        st.session_state[seen_key] = last
     item = catalog.item(attempts.base_item_id(item_id))
     st.subheader(f"{TASK_TITLES[item.type]} · item {view.answered + 1} of {total}")
     started_key = f"started_{attempt_id}_{item_id}"

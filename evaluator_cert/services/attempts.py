@@ -48,6 +48,7 @@ MAX_ANSWER_CHARS = 50_000  # the whole answer as JSON (free text plus spans, box
 # Practice sets re-serve a few earlier items unannounced, to measure self-consistency.
 DUPLICATE_SUFFIX = "#dup"
 HIDDEN_DUPLICATES = 2
+MIN_ITEMS_FOR_DUPLICATES = 10  # smaller sets are too short to hide a repeat
 
 
 def base_item_id(key: str) -> str:
@@ -317,12 +318,18 @@ def start_practice(
     return attempt.id
 
 
+def practice_set_size(catalog: Catalog, module_id: str) -> int:
+    """How many answers a practice set of the module asks for, re-served items included."""
+    items = len(catalog.practice_items(module_id))
+    return items + (HIDDEN_DUPLICATES if items >= MIN_ITEMS_FOR_DUPLICATES else 0)
+
+
 def _practice_form(catalog: Catalog, module_id: str, seed: int) -> list[str]:
     """The set in a per-trainee order, with a few earlier items re-served later, unmarked."""
     rng = random.Random(seed)
     items = [i.id for i in catalog.practice_items(module_id)]
     rng.shuffle(items)
-    if len(items) >= 10:
+    if len(items) >= MIN_ITEMS_FOR_DUPLICATES:
         half = len(items) // 2
         for original in rng.sample(items[: half - 1], HIDDEN_DUPLICATES):
             items.insert(rng.randrange(half + 2, len(items) + 1), original + DUPLICATE_SUFFIX)
@@ -937,6 +944,23 @@ def open_attempt_id(
     if level_id:
         query = query.where(Attempt.level_id == level_id)
     return session.scalar(query.order_by(Attempt.id.desc()).limit(1))
+
+
+def current_practice_module(session: Session, actor: Actor) -> str | None:
+    """The module of the trainee's open practice set answered most recently (else started
+    most recently): where a returning trainee left off."""
+    require_role(actor, "trainee")
+    last_answer = (
+        select(func.max(Annotation.created_at))
+        .where(Annotation.attempt_id == Attempt.id)
+        .scalar_subquery()
+    )
+    return session.scalar(
+        select(Attempt.module_id)
+        .where(Attempt.user_id == actor.id, Attempt.kind == "practice", Attempt.status == "open")
+        .order_by(func.coalesce(last_answer, Attempt.started_at).desc(), Attempt.id.desc())
+        .limit(1)
+    )
 
 
 def answered_count(session: Session, user_id: int) -> int:

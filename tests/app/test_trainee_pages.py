@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from evaluator_cert.db.models import Annotation, ModuleProgress, utcnow
+from evaluator_cert.db.models import Annotation, ModuleProgress, Override, utcnow
 from evaluator_cert.services import attempts
 from evaluator_cert.services.actors import Actor
 from evaluator_cert.simulation import simulated_answer
@@ -65,8 +65,42 @@ def test_practice_answer_shows_feedback_and_survives_a_reload(app_ctx, make_user
     # A reload is a new browser session: the set resumes at the next item.
     again = _open(user, "practice.py")
     assert "1 of" in page_text(again)
+    # ... and offers the explanation of the last answer again, in case it was never read.
+    assert any(e.label.startswith("Your last answer") for e in again.expander)
+    assert item.explanation in page_text(again)
     with app_ctx.session() as s:
         assert s.scalar(select(func.count()).select_from(Annotation)) == 1
+
+
+def test_practice_resumes_the_set_in_progress_and_counts_every_item(app_ctx, make_user) -> None:
+    user = make_user("tina")
+    actor, catalog = Actor.of(user), app_ctx.base_catalog
+    first, second = [m.id for m in catalog.modules_of("L1")[:2]]
+    with app_ctx.session() as s:
+        # An instructor-unlocked second module, with a set in progress.
+        s.add(
+            Override(
+                user_id=user.id,
+                kind="unlock_module",
+                target=second,
+                reason="Fast track.",
+                created_by=user.id,
+            )
+        )
+        s.commit()
+        attempt_id = attempts.start_practice(s, actor, catalog, second)
+        key = attempts.attempt_view(s, actor, catalog, attempt_id).item_ids[0]
+        item = catalog.item(attempts.base_item_id(key))
+        attempts.record_answer(
+            s, actor, catalog, attempt_id, key, simulated_answer(item, 1.0, random.Random(0))
+        )
+    at = _open(user, "practice.py")  # a new visit: not the first open module, the one in progress
+    assert at.selectbox(key="practice_pick").value == second
+    at.selectbox(key="practice_pick").set_value(first)
+    at.run()
+    size = attempts.practice_set_size(catalog, first)
+    assert size == len(catalog.practice_items(first)) + attempts.HIDDEN_DUPLICATES
+    assert any(c.value.startswith(f"{size} items, one at a time") for c in at.caption)
 
 
 def test_dashboard_empty_state_then_figures(app_ctx, make_user) -> None:

@@ -235,6 +235,9 @@ CASES: dict[str, Case] = {
         lambda e, s, a: attempts.attempt_view(s, a, e.catalog, e.tina_attempt)
     ),
     "attempts.exam_history": case("trainee")(lambda e, s, a: attempts.exam_history(s, a)),
+    "attempts.current_practice_module": case("trainee")(
+        lambda e, s, a: attempts.current_practice_module(s, a)
+    ),
     "attempts.open_attempt_id": case("trainee")(
         lambda e, s, a: attempts.open_attempt_id(s, a, kind="practice", module_id=e.module_id)
     ),
