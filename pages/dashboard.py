@@ -72,6 +72,12 @@ with left:
 with right:
     st.subheader("By dimension")
     dims = dash.dimensions.dropna(subset=["agreement"])
+    unmeasured = sorted(set(dash.dimensions["dimension"]) - set(dims["dimension"]))
+    if unmeasured:
+        st.caption(
+            f"No figure yet for {', '.join(unmeasured)}: every answer there agrees with gold "
+            "in one single category so far, which leaves nothing to measure chance against."
+        )
     if dims.empty:
         st.caption("Not enough answers per dimension yet.")
     else:
@@ -83,10 +89,17 @@ with right:
 left, right = st.columns(2)
 with left:
     st.subheader("Your labels against gold")
-    if dash.confusion.empty:
+    if not dash.confusions:
         st.caption("No labelling answers yet.")
     else:
-        st.plotly_chart(figures.confusion_heatmap(dash.confusion), key="confusion")
+        label_set = st.selectbox(
+            "Label set",
+            list(dash.confusions),
+            help="Each task's labels in their own table, the set you answered most first.",
+        )
+        st.plotly_chart(
+            figures.confusion_heatmap(dash.confusions[label_set]), key=f"confusion_{label_set}"
+        )
 with right:
     st.subheader("Weakest labels")
     if dash.weakest_labels.empty:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from evaluator_cert import grading
-from evaluator_cert.content.schema import GateRule
+from evaluator_cert.content.schema import VERDICTS, GateRule
 from evaluator_cert.db.models import Annotation, Attempt, Grade, ModuleProgress, User
 from evaluator_cert.services.actors import Actor, require_role
 from evaluator_cert.services.attempts import base_item_id, grade_from_row, is_duplicate
@@ -33,8 +34,10 @@ class TraineeDashboard:
     timeline: pd.DataFrame  # at, items, agreement, low, high
     modules: pd.DataFrame  # module, title, agreement, graded, passed, threshold
     dimensions: pd.DataFrame  # dimension, kind, agreement, items
-    confusion: pd.DataFrame  # gold label (rows) x your label (columns), counts
-    weakest_labels: pd.DataFrame  # label, recall, items
+    # One gold (rows) x your label (columns) count table per label set, the most answered first:
+    # sentiment labels, intents and A/B choices do not belong in one table.
+    confusions: dict[str, pd.DataFrame]
+    weakest_labels: pd.DataFrame  # label, label set, recall, items
     position_bias: grading.PositionBias
     consistency: tuple[int, int]  # consistent pairs, hidden-duplicate pairs answered
     percentile: float | None  # share of the cohort with lower mean module agreement
@@ -127,26 +130,7 @@ def trainee_dashboard(
             dims.append(
                 {"dimension": dim, "kind": "rubric dimension", "agreement": value, "items": None}
             )
-    label_grades = [g for g in grades if g.task_type in LABEL_TYPES]
-    confusion = pd.DataFrame()
-    weakest = pd.DataFrame(columns=["label", "recall", "items"])
-    if label_grades:
-        labels = grading.grade_attempt(label_grades, GateRule(min_items=1))
-        confusion = pd.DataFrame.from_dict(labels.confusion, orient="index").fillna(0).astype(int)
-        confusion = confusion.reindex(
-            index=sorted(confusion.index),
-            columns=sorted(set(confusion.columns) | set(confusion.index)),
-            fill_value=0,
-        )
-        recall = [
-            {
-                "label": gold,
-                "recall": confusion.loc[gold, gold] / max(1, confusion.loc[gold].sum()),
-                "items": int(confusion.loc[gold].sum()),
-            }
-            for gold in confusion.index
-        ]
-        weakest = pd.DataFrame(recall).sort_values(["recall", "items"], ascending=[True, False])
+    confusions, weakest = _label_sets(grades, catalog)
 
     progress = {
         p.module_id: p
@@ -173,12 +157,68 @@ def trainee_dashboard(
         timeline=_timeline(stamped),
         modules=modules,
         dimensions=pd.DataFrame(dims, columns=["dimension", "kind", "agreement", "items"]),
-        confusion=confusion,
+        confusions=confusions,
         weakest_labels=weakest,
         position_bias=grading.position_bias(grades),
         consistency=_consistency(duplicates),
         percentile=_percentile(session, user_id),
     )
+
+
+def _label_set(item: Any) -> tuple[str, ...]:
+    """The labels an item's decisions are drawn from (its own list for classification)."""
+    if item.type == "classification":
+        return tuple(item.labels)
+    if item.type == "fact_check":
+        return tuple(VERDICTS)
+    if item.type == "justification":
+        return tuple(item.choices)
+    return tuple(item.choices)  # pairwise
+
+
+def _label_set_name(task_type: str, labels: tuple[str, ...]) -> str:
+    shown = ", ".join(label.replace("_", " ") for label in labels[:4])
+    more = ", …" if len(labels) > 4 else ""
+    return f"{task_type.replace('_', ' ').capitalize()}: {shown}{more}"
+
+
+def _label_sets(
+    grades: Sequence[grading.ItemGrade], catalog: Catalog
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Confusion tables per label set, and every gold label's recall (weakest first)."""
+    groups: dict[tuple[str, tuple[str, ...]], list[grading.ItemGrade]] = defaultdict(list)
+    for g in grades:
+        if g.task_type in LABEL_TYPES and g.decisions:
+            groups[(g.task_type, _label_set(catalog.item(g.item_id)))].append(g)
+    confusions: dict[str, pd.DataFrame] = {}
+    recall = []
+    for (task_type, labels), members in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        for g in members:
+            for given, gold in g.decisions:
+                counts[str(gold)][str(given)] += 1
+        table = pd.DataFrame.from_dict(counts, orient="index").fillna(0).astype(int)
+        table = table.reindex(
+            index=sorted(table.index),
+            columns=sorted(set(table.columns) | set(table.index)),
+            fill_value=0,
+        )
+        name = _label_set_name(task_type, labels)
+        confusions[name] = table
+        recall.extend(
+            {
+                "label": gold.replace("_", " "),
+                "label set": name,
+                "recall": table.loc[gold, gold] / table.loc[gold].sum(),
+                "items": int(table.loc[gold].sum()),
+            }
+            for gold in table.index
+            if table.loc[gold].sum() > 0
+        )
+    weakest = pd.DataFrame(recall, columns=["label", "label set", "recall", "items"])
+    if not weakest.empty:
+        weakest = weakest.sort_values(["recall", "items"], ascending=[True, False])
+    return confusions, weakest
 
 
 def _percentile(session: Session, user_id: int) -> float | None:

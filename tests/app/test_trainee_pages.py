@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from evaluator_cert.db.models import Annotation, ModuleProgress, Override, utcnow
-from evaluator_cert.services import attempts
+from evaluator_cert.services import attempts, trainee_stats
 from evaluator_cert.services.actors import Actor
 from evaluator_cert.simulation import simulated_answer
 from tests.app.conftest import app_as, page_text
@@ -122,6 +122,20 @@ def test_dashboard_empty_state_then_figures(app_ctx, make_user) -> None:
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Graded items"]) == len(catalog.practice_items(module_id))
     assert metrics["Self-consistency"].endswith(f"/{attempts.HIDDEN_DUPLICATES}")
+    # Sentiment, intent and request-type labels each get their own table, never one mixed grid.
+    label_sets = {
+        tuple(item.labels)
+        for item in catalog.practice_items(module_id)
+        if item.type == "classification"
+    }
+    with app_ctx.session() as s:
+        dash = trainee_stats.trainee_dashboard(s, actor, catalog)
+    assert len(dash.confusions) == len(label_sets) > 1
+    for table in dash.confusions.values():
+        used = set(table.index) | set(table.columns)
+        assert any(used <= set(labels) for labels in label_sets), used
+    assert (dash.weakest_labels["items"] > 0).all()
+    assert any(b.label == "Label set" for b in at.selectbox)
 
 
 def test_exam_page_explains_why_it_is_closed(app_ctx, make_user) -> None:
