@@ -8,7 +8,13 @@ import streamlit as st
 from evaluator_cert.services import calibration
 from evaluator_cert.ui import state
 from evaluator_cert.ui.errors import user_errors
-from evaluator_cert.ui.widgets import TASK_TITLES, answer_widget
+from evaluator_cert.ui.widgets import (
+    TASK_TITLES,
+    answer_text,
+    answer_widget,
+    escape_markdown,
+    published_expert_text,
+)
 
 actor = state.require("trainee")
 ctx = state.app()
@@ -42,6 +48,29 @@ def answer_flow(attempt_id: int, key: str) -> None:
             st.rerun()
 
 
+def show_results(session_id: int, attempt_id: int | None) -> None:
+    """The published results, each answer worded as practice feedback words gold."""
+    with user_errors(), ctx.session() as session:
+        results = calibration.published_feedback(session, actor, catalog, session_id)
+        given = calibration.blind_attempt(session, actor, attempt_id).answered if attempt_id else {}
+        items = [catalog.item(item_id) for item_id in results["item"]]
+        results["your answer"] = [
+            answer_text(item, given[item.id]) if item.id in given else "(not answered)"
+            for item in items
+        ]
+        results["expert"] = [
+            published_expert_text(item, expert)
+            for item, expert in zip(items, results["expert"], strict=True)
+        ]
+        st.dataframe(results, hide_index=True, key=f"fb_{session_id}")
+        noted = results[results["note"] != ""]
+        if not noted.empty:
+            st.markdown("**Notes from your instructor**")
+        for row in noted.itertuples(index=False):
+            st.caption(escape_markdown(f"{row.item} · yours: {row[1]} · expert: {row.expert}"))
+            st.text(row.note)
+
+
 with ctx.session() as session:
     mine = calibration.my_calibrations(session, actor)
 
@@ -50,15 +79,7 @@ if not mine:
 for cal in mine:
     with st.expander(f"{cal.title} ({cal.level_id}) — {cal.status}", expanded=True):
         if cal.status == "published":
-            with user_errors(), ctx.session() as session:
-                feedback = calibration.published_feedback(session, actor, catalog, cal.session_id)
-                st.dataframe(feedback, hide_index=True, key=f"fb_{cal.session_id}")
-                noted = feedback[feedback["note"] != ""]
-                if not noted.empty:
-                    st.markdown("**Notes from your instructor**")
-                for row in noted.itertuples(index=False):
-                    st.caption(f"{row.item} · yours: {row[1]} · expert: {row.expert}")
-                    st.text(row.note)
+            show_results(cal.session_id, cal.attempt_id)
         elif cal.status == "open":
             if cal.attempt_id is None:
                 if st.button("Start", key=f"start_{cal.session_id}"):

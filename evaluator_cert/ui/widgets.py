@@ -7,7 +7,10 @@ Nothing here shows gold: ``show_feedback`` is called only with a saved, graded a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +56,47 @@ FEEDBACK_FIGURES = {
     "mean_iou": "mean IoU of matched boxes",
     "wer": "word error rate",
 }
+# How the gold line and the trainee's line start, per task type.
+GOLD_LINES = {
+    "classification": "Gold label",
+    "rubric_rating": "Gold ratings",
+    "pairwise": "Gold",
+    "ranking": "Gold ranking",
+    "justification": "Gold choice",
+    "fact_check": "Gold verdicts",
+    "span": "Gold spans",
+    "bounding_box": "Gold boxes",
+    "transcription": "Gold transcript",
+}
+YOUR_LINES = {
+    "classification": "Your label",
+    "rubric_rating": "Your ratings",
+    "pairwise": "Your choice",
+    "ranking": "Your ranking",
+    "justification": "Your choice",
+    "fact_check": "Your verdicts",
+    "span": "Your spans",
+    "bounding_box": "Your boxes",
+    "transcription": "Your transcript",
+}
+EXCERPT_WORDS = 40
+YOUR_COLOUR = "#e8590c"
+GOLD_COLOUR = "#2f9e44"
+BOX_CORNERS = ("x0", "y0", "x1", "y1")
+# Streamlit maps a pill selection back to its option by the option's label, so two pills
+# labelled alike collapse into one; a repeated word gets this (invisible) suffix per repeat.
+_REPEAT_MARK = "\u200b"
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_$\[\]~])")
+
+
+def humanise(label: str) -> str:
+    """A stored label as people read it (``billing_issue`` -> ``billing issue``)."""
+    return label.replace("_", " ")
+
+
+def escape_markdown(text: str) -> str:
+    """Text from content or answers, safe inside st.markdown (``$`` would start maths)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def _quote(label: str, body: str) -> None:
@@ -100,7 +144,14 @@ def _submit(label: str = "Submit answer") -> bool:
 
 def _classification(item: ClassificationItem, seed: int, media: MediaResolver, key: str) -> Any:
     with st.form(key):
-        label = st.radio("Your label", item.labels, index=None, horizontal=True, key=f"{key}_l")
+        label = st.radio(
+            "Your label",
+            item.labels,
+            format_func=humanise,
+            index=None,
+            horizontal=True,
+            key=f"{key}_l",
+        )
         if _submit():
             if label is None:
                 st.warning("Choose a label first.")
@@ -114,9 +165,10 @@ def _rubric(item: RubricRatingItem, seed: int, media: MediaResolver, key: str) -
         ratings: dict[str, int | None] = {}
         for dim in item.dimensions:
             anchors = (item.anchors or {}).get(dim, {})
-            help_text = "; ".join(f"{k}: {v}" for k, v in sorted(anchors.items())) or None
+            # One anchor per line: the tooltip renders markdown, where "  \n" breaks a line.
+            help_text = "  \n".join(f"{k}: {v}" for k, v in sorted(anchors.items())) or None
             ratings[dim] = st.radio(
-                dim.replace("_", " ").capitalize(),
+                humanise(dim).capitalize(),
                 item.scale,
                 index=None,
                 horizontal=True,
@@ -126,7 +178,8 @@ def _rubric(item: RubricRatingItem, seed: int, media: MediaResolver, key: str) -
         if _submit():
             missing = [d for d, v in ratings.items() if v is None]
             if missing:
-                st.warning(f"Rate every dimension: {', '.join(missing)} still open.")
+                open_dims = ", ".join(humanise(d) for d in missing)
+                st.warning(f"Rate every dimension: {open_dims} still open.")
                 return None
             return {"ratings": ratings}
     return None
@@ -173,7 +226,14 @@ def _justification(item: JustificationItem, seed: int, media: MediaResolver, key
     if item.responses:
         _responses(item.responses, list(item.responses))
     with st.form(key):
-        choice = st.radio(item.question, item.choices, index=None, horizontal=True, key=f"{key}_c")
+        choice = st.radio(
+            item.question,
+            item.choices,
+            format_func=humanise,
+            index=None,
+            horizontal=True,
+            key=f"{key}_c",
+        )
         text = st.text_area(
             f"Your justification (at least {item.min_words} words)",
             max_chars=MAX_TEXT,
@@ -227,8 +287,19 @@ def spans_from_tokens(selected: dict[str, list[int]]) -> list[dict[str, Any]]:
     return sorted(spans, key=lambda s: s["start"])
 
 
+def token_option_labels(tokens: Sequence[str]) -> list[str]:
+    """One distinct label per token that reads as the token: a repeated word (the second
+    "Canberra") is marked invisibly, so each occurrence stays a separate choice."""
+    seen: Counter[str] = Counter()
+    labels = []
+    for token in tokens:
+        labels.append(token + _REPEAT_MARK * seen[token])
+        seen[token] += 1
+    return labels
+
+
 def _span(item: SpanItem, seed: int, media: MediaResolver, key: str) -> Any:
-    tokens = [t.text for t in tokenize(item.text)]
+    token_labels = token_option_labels([t.text for t in tokenize(item.text)])
     _quote("Text", item.text)
     st.caption(
         "Select the tokens of each span under its label; neighbouring tokens join into one "
@@ -238,9 +309,9 @@ def _span(item: SpanItem, seed: int, media: MediaResolver, key: str) -> Any:
         selected: dict[str, list[int]] = {}
         for label in item.labels:
             selected[label] = st.pills(
-                label,
-                list(range(len(tokens))),
-                format_func=lambda i: tokens[i],
+                humanise(label),
+                list(range(len(token_labels))),
+                format_func=lambda i: token_labels[i],
                 selection_mode="multi",
                 key=f"{key}_{label}",
             )
@@ -253,10 +324,19 @@ def _span(item: SpanItem, seed: int, media: MediaResolver, key: str) -> Any:
     return None
 
 
-def box_figure(
-    image_path: Path, width: int, height: int, boxes: list[dict[str, Any]], colour: str = "#e8590c"
-) -> go.Figure:
-    """The image with boxes drawn over it, in image pixel coordinates (y downwards)."""
+@dataclass(frozen=True)
+class BoxLayer:
+    """One set of boxes drawn over the image: ``{"label": ..., "box": [x0, y0, x1, y1]}``."""
+
+    name: str  # the legend entry
+    colour: str
+    boxes: Sequence[Mapping[str, Any]]
+    dash: str = "solid"
+
+
+def box_figure(image_path: Path, width: int, height: int, layers: Sequence[BoxLayer]) -> go.Figure:
+    """The image with each layer's boxes over it, in image pixel coordinates (y downwards);
+    a legend names the layers when there is more than one."""
     import base64
 
     encoded = base64.b64encode(image_path.read_bytes()).decode()
@@ -283,57 +363,106 @@ def box_figure(
         for _ in range(0, width + 1, max(1, width // 48))
         for y in range(0, height + 1, max(1, height // 32))
     ]
-    fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", marker={"opacity": 0}, hoverinfo="skip"))
-    for box in boxes:
-        x0, y0, x1, y1 = box["box"]
-        fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, line={"color": colour, "width": 2})
-        fig.add_annotation(
-            x=x0,
-            y=y0,
-            text=box["label"],
-            showarrow=False,
-            yshift=8,
-            font={"color": colour},
-            xanchor="left",
+    fig.add_trace(
+        go.Scatter(
+            x=xs, y=ys, mode="markers", marker={"opacity": 0}, hoverinfo="skip", showlegend=False
         )
+    )
+    for layer in layers:
+        line = {"color": layer.colour, "width": 2, "dash": layer.dash}
+        # A legend entry even for an empty layer ("your boxes": none drawn).
+        fig.add_trace(
+            go.Scatter(
+                x=[None], y=[None], mode="lines", line=line, name=layer.name, legendgroup=layer.name
+            )
+        )
+        for box in layer.boxes:
+            x0, y0, x1, y1 = box["box"]
+            # Outlines as traces, not shapes, so the legend can show and hide a layer.
+            fig.add_trace(
+                go.Scatter(
+                    x=[x0, x1, x1, x0, x0],
+                    y=[y0, y0, y1, y1, y0],
+                    mode="lines",
+                    line=line,
+                    legendgroup=layer.name,
+                    showlegend=False,
+                    hoverinfo="skip",
+                )
+            )
+            fig.add_annotation(
+                x=x0,
+                y=y0,
+                text=humanise(str(box["label"])),
+                showarrow=False,
+                yshift=8,
+                font={"color": layer.colour},
+                xanchor="left",
+            )
     fig.update_xaxes(range=[0, width], showgrid=False, visible=False)
     fig.update_yaxes(range=[height, 0], showgrid=False, visible=False, scaleanchor="x")
+    with_legend = len(layers) > 1
     fig.update_layout(
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        margin={"l": 0, "r": 0, "t": 30 if with_legend else 0, "b": 0},
         dragmode="select",
         height=int(height * 1.2),
-        showlegend=False,
+        showlegend=with_legend,
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
     )
     return fig
+
+
+def selected_box(event: Any, width: int, height: int) -> list[int] | None:
+    """The last box dragged on the chart, as whole pixels inside the image, if any."""
+    selection = (event.get("selection") if isinstance(event, Mapping) else None) or {}
+    drawn = None
+    for sel in selection.get("box", []) if isinstance(selection, Mapping) else []:
+        xs, ys = sel.get("x", []), sel.get("y", [])
+        if len(xs) == 2 and len(ys) == 2:
+            x0, x1 = (min(max(0, round(v)), width) for v in sorted(xs))
+            y0, y1 = (min(max(0, round(v)), height) for v in sorted(ys))
+            drawn = [x0, y0, x1, y1]
+    return drawn
 
 
 def _bounding_box(item: BoundingBoxItem, seed: int, media: MediaResolver, key: str) -> Any:
     state_key = f"{key}_boxes"
     boxes: list[dict[str, Any]] = st.session_state.setdefault(state_key, [])
     event = st.plotly_chart(
-        box_figure(media(item.image), item.width, item.height, boxes),
+        box_figure(
+            media(item.image), item.width, item.height, [BoxLayer("Your boxes", YOUR_COLOUR, boxes)]
+        ),
         on_select="rerun",
         selection_mode="box",
         key=f"{key}_chart",
         config={"displayModeBar": True, "modeBarButtonsToRemove": ["lasso2d"]},
     )
-    drawn = None
-    selection = getattr(event, "selection", None) or {}
-    for sel in selection.get("box", []) if isinstance(selection, dict) else []:
-        xs, ys = sel.get("x", []), sel.get("y", [])
-        if len(xs) == 2 and len(ys) == 2:
-            drawn = [min(xs), min(ys), max(xs), max(ys)]
+    # A keyed number input ignores value= once it exists, so a new drag is written into the
+    # inputs' state before they render. Only a new one: the selection outlives reruns, and
+    # corners typed after a drag must stick.
+    drawn_key = f"{key}_drawn"
+    drawn = selected_box(event, item.width, item.height)
+    if drawn is None:
+        st.session_state.pop(drawn_key, None)
+    elif drawn != st.session_state.get(drawn_key):
+        st.session_state[drawn_key] = drawn
+        for corner, value in zip(BOX_CORNERS, drawn, strict=True):
+            st.session_state[f"{key}_{corner}"] = value
     st.caption(
         "Drag on the image (box select) to draw, or type the corners; pick the label and add "
         "the box. Coordinates are image pixels from the top-left corner."
     )
     with st.form(f"{key}_add", border=True):
         c = st.columns([2, 1, 1, 1, 1])
-        label = c[0].selectbox("Label", item.labels, key=f"{key}_label")
-        x0 = c[1].number_input("x0", 0, item.width, int(drawn[0]) if drawn else 0, key=f"{key}_x0")
-        y0 = c[2].number_input("y0", 0, item.height, int(drawn[1]) if drawn else 0, key=f"{key}_y0")
-        x1 = c[3].number_input("x1", 0, item.width, int(drawn[2]) if drawn else 0, key=f"{key}_x1")
-        y1 = c[4].number_input("y1", 0, item.height, int(drawn[3]) if drawn else 0, key=f"{key}_y1")
+        label = c[0].selectbox("Label", item.labels, format_func=humanise, key=f"{key}_label")
+        limits = {"x0": item.width, "y0": item.height, "x1": item.width, "y1": item.height}
+        corners = {
+            corner: col.number_input(
+                corner, min_value=0, max_value=limits[corner], key=f"{key}_{corner}"
+            )
+            for col, corner in zip(c[1:], BOX_CORNERS, strict=True)
+        }
+        x0, y0, x1, y1 = (corners[corner] for corner in BOX_CORNERS)
         if st.form_submit_button("Add box"):
             if x1 <= x0 or y1 <= y0:
                 st.warning("A box needs x1 > x0 and y1 > y0.")
@@ -342,13 +471,14 @@ def _bounding_box(item: BoundingBoxItem, seed: int, media: MediaResolver, key: s
                 st.rerun()
     for i, box in enumerate(boxes):
         c1, c2 = st.columns([5, 1])
-        c1.write(f"{i + 1}. **{box['label']}** at {[round(v) for v in box['box']]}")
+        c1.write(f"{i + 1}. **{humanise(box['label'])}** at {[round(v) for v in box['box']]}")
         if c2.button("Remove", key=f"{key}_rm_{i}"):
             boxes.pop(i)
             st.rerun()
     if st.button("Submit answer", type="primary", key=f"{key}_submit"):
         answer = {"boxes": list(boxes)}
         st.session_state.pop(state_key, None)
+        st.session_state.pop(drawn_key, None)
         return answer
     return None
 
@@ -380,37 +510,176 @@ _WIDGETS: dict[str, Callable[..., Any]] = {
 # ------------------------------------------------------------------------------ feedback
 
 
-def gold_text(item: Item) -> str:
-    """The gold answer in words (shown only after the trainee has answered)."""
+def gold_answer(item: Item) -> dict[str, Any]:
+    """The item's gold in the shape of an answer, so gold and answers read alike."""
     match item:
         case ClassificationItem():
-            return f"Gold label: **{item.gold}**"
+            return {"label": item.gold}
         case RubricRatingItem():
-            return "Gold ratings: " + ", ".join(f"{d} **{v}**" for d, v in item.gold.items())
-        case PairwiseItem():
-            return "Gold: **tie**" if item.gold == "tie" else f"Gold: **Response {item.gold}**"
+            return {"ratings": dict(item.gold)}
+        case PairwiseItem() | JustificationItem():
+            return {"choice": item.gold}
         case RankingItem():
-            return "Gold ranking: **" + " > ".join(item.gold) + "**"
-        case JustificationItem():
-            return f"Gold choice: **{item.gold}**"
+            return {"order": list(item.gold)}
         case FactCheckItem():
-            return "Gold verdicts: " + "; ".join(
-                f"{c.id} **{VERDICT_LABELS[c.gold]}**" for c in item.claims
+            return {"verdicts": {c.id: c.gold for c in item.claims}}
+        case SpanItem():
+            return {
+                "spans": [{"start": s, "end": e, "label": lbl} for s, e, lbl in item.gold_spans]
+            }
+        case BoundingBoxItem():
+            return {"boxes": [{"label": b.label, "box": list(b.box)} for b in item.gold]}
+        case TranscriptionItem():
+            return {"text": item.gold}
+    return {}
+
+
+def choice_text(item: Item, choice: str) -> str:
+    """One label or choice of an item in words (a pairwise choice names the response)."""
+    if isinstance(item, PairwiseItem):
+        return "tie" if choice == "tie" else f"Response {choice}"
+    return humanise(choice)
+
+
+def _phrase(text: str, start: Any, end: Any) -> str:
+    """The item text covered by tokens ``start``..``end`` (exclusive), as written (line
+    breaks read as spaces)."""
+    tokens = tokenize(text)
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(tokens)):
+        return "?"
+    return " ".join(text[tokens[start].start : tokens[end - 1].end].split())
+
+
+def excerpt(text: str, words: int = EXCERPT_WORDS) -> str:
+    """The first ``words`` words of a free-text answer."""
+    parts = text.split()
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
+
+
+def answer_text(item: Item, answer: Mapping[str, Any]) -> str:
+    """An answer (the shape the graders take, or ``gold_answer``) in plain words.
+
+    Tolerant of incomplete answers: whatever is missing reads as "no answer"."""
+    missing = "no answer"
+    match item:
+        case ClassificationItem():
+            return humanise(str(answer["label"])) if "label" in answer else missing
+        case RubricRatingItem():
+            ratings = answer.get("ratings") or {}
+            rated = [f"{humanise(d)} {ratings[d]}" for d in item.dimensions if d in ratings]
+            return ", ".join(rated) or missing
+        case PairwiseItem() | JustificationItem():
+            return choice_text(item, str(answer["choice"])) if "choice" in answer else missing
+        case RankingItem():
+            return " > ".join(str(r) for r in answer.get("order") or ()) or missing
+        case FactCheckItem():
+            verdicts = answer.get("verdicts") or {}
+            return "; ".join(
+                f"“{c.text}” {VERDICT_LABELS.get(verdicts.get(c.id), 'no verdict')}"
+                for c in item.claims
             )
         case SpanItem():
-            spans = ", ".join(f"“{g.text}” **{g.label}**" for g in item.gold) or "nothing to mark"
-            return f"Gold spans: {spans}"
+            spans = [s for s in answer.get("spans") or () if isinstance(s, Mapping)]
+            return (
+                ", ".join(
+                    f"“{_phrase(item.text, s.get('start', -1), s.get('end', -1))}” "
+                    f"{humanise(str(s.get('label', '')))}"
+                    for s in spans
+                )
+                or "nothing marked"
+            )
         case BoundingBoxItem():
-            return "Gold boxes: " + ", ".join(
-                f"**{b.label}** {[round(v) for v in b.box]}" for b in item.gold
+            boxes = [b for b in answer.get("boxes") or () if isinstance(b, Mapping)]
+            return (
+                ", ".join(
+                    f"{humanise(str(b.get('label', '')))} {[round(v) for v in b.get('box', ())]}"
+                    for b in boxes
+                )
+                or "no boxes"
             )
         case TranscriptionItem():
-            return f"Gold transcript: “{item.gold}”"
-    return ""
+            return f"“{answer['text']}”" if "text" in answer else missing
+    return missing
+
+
+def gold_text(item: Item) -> str:
+    """The gold answer in words, as markdown (shown only after the trainee has answered)."""
+    words = escape_markdown(answer_text(item, gold_answer(item)))
+    return f"{GOLD_LINES[item.type]}: **{words}**"
+
+
+def published_expert_text(item: Item, expert: str) -> str:
+    """The expert answer a calibration session publishes, in words: the instructor's
+    adjudicated label when there is one (always one of the item's labels or choices),
+    else the item's gold."""
+    options = getattr(item, "labels", None) or getattr(item, "choices", None) or ()
+    if expert in options:
+        return choice_text(item, expert)
+    return answer_text(item, gold_answer(item))
+
+
+def _show_your_answer(item: Item, answer: Mapping[str, Any], media: MediaResolver) -> None:
+    """The trainee's own answer, worded or drawn like the gold beside it."""
+    line = YOUR_LINES[item.type]
+    match item:
+        case RubricRatingItem():
+            yours = answer.get("ratings") or {}
+            st.dataframe(
+                [
+                    {
+                        "dimension": humanise(d),
+                        "yours": yours.get(d),
+                        "gold": g,
+                        "difference": (yours.get(d) or 0) - g,
+                    }
+                    for d, g in item.gold.items()
+                ],
+                hide_index=True,
+            )
+        case FactCheckItem():
+            verdicts = answer.get("verdicts") or {}
+            for claim in item.claims:
+                given = verdicts.get(claim.id)
+                mark = "✅" if given == claim.gold else "❌"
+                note = f" — {escape_markdown(claim.note)}" if claim.note else ""
+                st.markdown(
+                    f"{mark} “{escape_markdown(claim.text)}” — yours "
+                    f"**{VERDICT_LABELS.get(given, 'no verdict')}**, gold "
+                    f"**{VERDICT_LABELS[claim.gold]}**{note}"
+                )
+        case JustificationItem():
+            st.markdown(f"{line}: **{escape_markdown(answer_text(item, answer))}**")
+            # The trainee's own words: plain text, never interpreted as markdown.
+            st.caption("Your justification (the start)")
+            st.text(excerpt(str(answer.get("text", ""))))
+        case TranscriptionItem():
+            st.caption(line)
+            st.text(str(answer.get("text", "")))
+        case _:
+            st.markdown(f"{line}: **{escape_markdown(answer_text(item, answer))}**")
+    if isinstance(item, PairwiseItem) and answer.get("shown_first") in item.responses:
+        # The trainee saw the pair as "Response 1 / 2"; gold and explanation use the letters.
+        first = answer["shown_first"]
+        second = next(r for r in item.responses if r != first)
+        st.caption(
+            f"You saw Response {first} as Response 1 and Response {second} as Response 2 "
+            "(the explanation uses the letters)."
+        )
+    if isinstance(item, BoundingBoxItem):
+        gold = gold_answer(item)["boxes"]
+        yours = [b for b in answer.get("boxes") or () if isinstance(b, Mapping)]
+        layers = [
+            BoxLayer("Gold boxes", GOLD_COLOUR, gold),
+            BoxLayer("Your boxes", YOUR_COLOUR, yours, dash="dash"),
+        ]
+        st.plotly_chart(
+            box_figure(media(item.image), item.width, item.height, layers), key=f"fb_{item.id}"
+        )
 
 
 def show_feedback(item: Item, view: AnswerView, media: MediaResolver) -> None:
-    """Right or wrong, the gold, the expert's explanation and what was missed."""
+    """Right or wrong, the gold next to the trainee's answer, the expert's explanation and
+    what was missed."""
     score = f"score {view.score:.0%}"
     if view.pending_review:
         verdict = "agrees with" if view.correct else "differs from"
@@ -425,45 +694,7 @@ def show_feedback(item: Item, view: AnswerView, media: MediaResolver) -> None:
         st.error(f"Differs from gold ({score}).", icon=":material/cancel:")
     feedback = view.feedback or {}
     st.markdown(gold_text(item))
-    if isinstance(item, PairwiseItem) and view.answer.get("shown_first") in item.responses:
-        # The trainee saw the pair as "Response 1 / 2"; say which letter was which.
-        first = view.answer["shown_first"]
-        second = next(r for r in item.responses if r != first)
-        st.caption(f"You saw Response {first} as Response 1 and Response {second} as Response 2.")
-    if isinstance(item, SpanItem):
-        tokens = [t.text for t in tokenize(item.text)]
-        marked = [
-            f"“{' '.join(tokens[s['start'] : s['end']])}” **{s['label']}**"
-            for s in view.answer.get("spans", [])
-            if 0 <= s.get("start", -1) < s.get("end", -1) <= len(tokens)
-        ]
-        st.markdown("Your spans: " + (", ".join(marked) or "nothing marked"))
-    if isinstance(item, RubricRatingItem):
-        yours = view.answer.get("ratings", {})
-        st.dataframe(
-            [
-                {
-                    "dimension": d,
-                    "yours": yours.get(d),
-                    "gold": g,
-                    "difference": (yours.get(d) or 0) - g,
-                }
-                for d, g in item.gold.items()
-            ],
-            hide_index=True,
-        )
-    if isinstance(item, FactCheckItem):
-        yours = view.answer.get("verdicts", {})
-        for claim in item.claims:
-            mark = "✅" if yours.get(claim.id) == claim.gold else "❌"
-            note = f" — {claim.note}" if claim.note else ""
-            st.markdown(f"{mark} {claim.text}: **{VERDICT_LABELS[claim.gold]}**{note}")
-    if isinstance(item, BoundingBoxItem):
-        gold = [{"label": b.label, "box": list(b.box)} for b in item.gold]
-        st.plotly_chart(
-            box_figure(media(item.image), item.width, item.height, gold, "#2f9e44"),
-            key=f"fb_{item.id}",
-        )
+    _show_your_answer(item, view.answer, media)
     figures = {
         label: feedback[key]
         for key, label in FEEDBACK_FIGURES.items()
