@@ -9,6 +9,7 @@ import streamlit as st
 from evaluator_cert.ui import state
 from evaluator_cert.ui.errors import show_error
 from evaluator_cert.ui.navigation import ROLE_PAGES
+from evaluator_cert.ui.notices import show_flashes
 
 PAGES = Path(__file__).parent / "pages"
 
@@ -52,4 +53,5 @@ if actor is not None:
             st.stop()
 
 page = st.navigation(navigation_for(actor.role if actor else None), position="sidebar")
+show_flashes()
 page.run()

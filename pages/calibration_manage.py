@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -9,6 +10,7 @@ from evaluator_cert.services import calibration, cohort
 from evaluator_cert.ui import state
 from evaluator_cert.ui.errors import user_errors
 from evaluator_cert.ui.instructor import fmt, table
+from evaluator_cert.ui.notices import flash, form_key, reset_form
 from evaluator_cert.ui.widgets import gold_text
 
 actor = state.require("instructor", "admin")
@@ -23,28 +25,44 @@ with st.expander("New session", icon=":material/add:"):
     with ctx.session() as session:
         groups = cohort.cohort_names(session, actor)
         everyone = cohort.cohort_frame(session, actor, catalog)
-    with st.form("new_session"):
+    new_form = form_key("new_session")
+    with st.form(new_form):
         title = st.text_input(
-            "Title", placeholder="Week 12: harmful-advice edge cases", max_chars=200
+            "Title",
+            placeholder="Week 12: harmful-advice edge cases",
+            max_chars=200,
+            key=f"{new_form}_title",
         )
-        chosen = st.multiselect("Items (none chosen: the whole batch)", batch)
-        group = st.selectbox("Cohort", [None, *groups], format_func=lambda g: g or "—")
+        chosen = st.multiselect(
+            "Items (none chosen: the whole batch)", batch, key=f"{new_form}_items"
+        )
+        group = st.selectbox(
+            "Cohort (required, unless you pick trainees below)",
+            [None, *groups],
+            format_func=lambda g: g or "—",
+            key=f"{new_form}_cohort",
+        )
         names = dict(zip(everyone["user_id"], everyone["trainee"], strict=True))
-        picked = st.multiselect("…or pick trainees", list(names), format_func=names.get)
-        if st.form_submit_button("Create session", type="primary"):
-            with user_errors(), ctx.session() as session:
-                sid = calibration.create_session(
-                    session,
-                    actor,
-                    catalog,
-                    level_id=level_id,
-                    title=title,
-                    item_ids=chosen or None,
-                    cohort=group,
-                    user_ids=picked or None,
-                )
-                st.session_state["calibration_session"] = sid
-                st.success(f"Session {sid} created.")
+        picked = st.multiselect(
+            "…or pick trainees", list(names), format_func=names.get, key=f"{new_form}_trainees"
+        )
+        create = st.form_submit_button("Create session", type="primary")
+    if create:
+        with user_errors(), ctx.session() as session:
+            sid = calibration.create_session(
+                session,
+                actor,
+                catalog,
+                level_id=level_id,
+                title=title,
+                item_ids=chosen or None,
+                cohort=group,
+                user_ids=picked or None,
+            )
+            st.session_state["calibration_session"] = sid
+            flash(f"Session {sid} created: {title.strip()}.")
+            reset_form("new_session")  # an empty form, so a second click cannot duplicate it
+            st.rerun()
 
 with ctx.session() as session:
     sessions = calibration.sessions_frame(session, actor)
@@ -57,15 +75,34 @@ if sessions.empty:
 st.subheader("Sessions")
 table(sessions, "sessions", filters=("status", "level"), file_name="calibration_sessions.csv")
 
-if not trend.empty:
-    st.subheader("Agreement across sessions")
+st.subheader("Agreement across sessions")
+if len(trend) < 2:
+    st.caption("The trend appears once two sessions that trainees answered are published.")
+else:
+    # One point per published session, on a categorical axis in publishing order.
+    trend = trend.assign(
+        when=pd.to_datetime(trend["published"], utc=True).dt.strftime("%Y-%m-%d"),
+        point=trend["title"].where(
+            ~trend["title"].duplicated(keep=False),
+            trend["title"] + " (#" + trend["session"].astype(str) + ")",
+        ),
+    ).rename(columns={"alpha_nominal": "nominal", "alpha_interval": "interval"})
     long = trend.melt(
-        id_vars=["session", "title", "created"],
-        value_vars=["alpha_nominal", "alpha_interval"],
+        id_vars=["point", "when"],
+        value_vars=["nominal", "interval"],
         var_name="alpha",
         value_name="value",
     ).dropna(subset=["value"])
-    fig = px.line(long, x="created", y="value", color="alpha", markers=True, hover_data=["title"])
+    fig = px.line(
+        long,
+        x="point",
+        y="value",
+        color="alpha",
+        markers=True,
+        hover_data={"when": True},
+        labels={"point": "session", "when": "published", "alpha": "Krippendorff's alpha"},
+    )
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=trend["point"])
     fig.update_layout(height=280, margin={"t": 20, "b": 20}, yaxis_title="Krippendorff's alpha")
     st.plotly_chart(fig, key="alpha_trend")
 
@@ -89,7 +126,9 @@ c2.metric("Trainees answered", results.trainees)
 c3.metric("Alpha (labels, nominal)", fmt(results.alpha_nominal, 3))
 c4.metric("Alpha (ratings, interval)", fmt(results.alpha_interval, 3))
 
-if results.units.empty:
+if results.units.empty and results.status == "published":
+    st.info("Nobody answered this session.")
+elif results.units.empty:
     st.info("No answers yet. Trainees find the session on their Calibration page.")
 else:
     st.subheader("Items by disagreement")
@@ -136,7 +175,7 @@ with st.form("note"):
                 note,
                 None if adjudicated == options[0] else adjudicated,
             )
-            st.success("Note saved.")
+            flash(f"Note on {note_item} saved.")
             st.rerun()
 if results.notes:
     st.dataframe(
@@ -147,11 +186,20 @@ if results.notes:
         hide_index=True,
     )
 
-if results.status != "published":
-    if st.button("Publish results to the trainees", type="primary", key="publish"):
+if results.status == "published":
+    st.success("Published: each participant sees their answers, the expert's and your notes.")
+elif results.units.empty:
+    st.caption("Publishing becomes possible once trainees have answered.")
+else:
+    confirmed = st.checkbox(
+        "I understand publishing closes the session to answers and shows every participant "
+        "the expert answers and the notes.",
+        key=f"publish_confirm_{sid}",
+    )
+    if st.button(
+        "Publish results to the trainees", type="primary", key="publish", disabled=not confirmed
+    ):
         with user_errors(), ctx.session() as session:
             calibration.publish(session, actor, int(sid))
-            st.success("Published.")
+            flash(f"Session {sid} published.")
             st.rerun()
-else:
-    st.success("Published: each participant sees their answers, the expert's and your notes.")

@@ -13,6 +13,7 @@ actor = state.require("instructor", "admin")
 ctx = state.app()
 catalog = ctx.catalog()
 level0 = catalog.levels[0]
+window = level0.drift_window
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -67,11 +68,16 @@ table(
     file_name="cohort.csv",
     page_size=PAGE_SIZE,
     column_config={
-        "rolling_kappa": st.column_config.NumberColumn("rolling kappa", format="%.2f"),
+        "rolling_kappa": st.column_config.NumberColumn(
+            f"rolling κ, last {window} items", format="%.2f"
+        ),
         "kappa_low": st.column_config.NumberColumn("95% low", format="%.2f"),
         "kappa_high": st.column_config.NumberColumn("95% high", format="%.2f"),
-        "previous_kappa": st.column_config.NumberColumn("previous 50", format="%.2f"),
+        "previous_kappa": st.column_config.NumberColumn(
+            f"κ, the {window} items before", format="%.2f"
+        ),
     },
+    no_match="No trainee matches these filters.",
 )
 
 st.subheader("Open a trainee")

@@ -9,22 +9,26 @@ import streamlit as st
 from evaluator_cert.services import disputes
 from evaluator_cert.ui import state
 from evaluator_cert.ui.errors import user_errors
-from evaluator_cert.ui.instructor import gold_editor, table
+from evaluator_cert.ui.instructor import gold_editor, plural, table
+from evaluator_cert.ui.notices import flash
 from evaluator_cert.ui.widgets import gold_text, show_material
 
 actor = state.require("instructor", "admin")
 ctx = state.app()
 catalog = ctx.catalog()
+STATUSES = ["open", "accepted", "rejected"]
 
 st.title("Challenges to gold")
-status = st.segmented_control(
-    "Show", ["open", "accepted", "rejected"], default="open", key="dispute_status"
+# required: clicking the chosen option again does not empty the page (the "or" is a backstop).
+status = (
+    st.segmented_control("Show", STATUSES, default="open", required=True, key="dispute_status")
+    or "open"
 )
 with ctx.session() as session:
     frame = disputes.disputes_frame(session, actor, catalog, status=status)
 
 if frame.empty:
-    st.info("No challenges here.")
+    st.info(f"No {status} challenges.")
     st.stop()
 table(frame, "disputes", filters=("item", "type"), file_name="disputes.csv")
 
@@ -63,27 +67,38 @@ if row["status"] != "open":
     st.info(f"{row['status'].capitalize()}: {row['resolution']}")
     st.stop()
 
+# Each form carries the id of the challenge it shows (in its key): a click settles that
+# challenge and no other, whatever the list holds by the time it arrives.
+dispute_id = int(picked)
 accept, reject = st.tabs(["Accept and correct the gold", "Reject"])
 with accept:
-    with st.form("accept"):
-        corrected = gold_editor(item, f"gold_{picked}")
+    with st.form(f"accept_{dispute_id}"):
+        corrected = gold_editor(item, f"gold_{dispute_id}")
         text = st.text_area(
-            "What to tell the trainee", key="accept_text", max_chars=disputes.MAX_REASON
+            "What to tell the trainee",
+            key=f"accept_text_{dispute_id}",
+            max_chars=disputes.MAX_REASON,
         )
-        if st.form_submit_button("Accept, correct and regrade", type="primary"):
-            with user_errors(), ctx.session() as session:
-                result = disputes.accept_dispute(
-                    session, actor, ctx.base_catalog, int(picked), corrected, text
-                )
-                st.success(
-                    f"Gold corrected (content version {result.content_version}); "
-                    f"{result.regraded} answers regraded, {result.changed} changed, "
-                    f"{len(result.trainees)} trainees told."
-                )
+        accepted = st.form_submit_button("Accept, correct and regrade", type="primary")
+    if accepted:
+        with user_errors(), ctx.session() as session:
+            result = disputes.accept_dispute(
+                session, actor, ctx.base_catalog, dispute_id, corrected, text
+            )
+            flash(
+                f"Challenge #{dispute_id} accepted: gold corrected (content version "
+                f"{result.content_version}); {plural(result.regraded, 'answer')} regraded, "
+                f"{result.changed} changed, {plural(len(result.trainees), 'trainee')} told."
+            )
+            st.rerun()
 with reject:
-    with st.form("reject"):
-        text = st.text_area("Why the gold stands", key="reject_text", max_chars=disputes.MAX_REASON)
-        if st.form_submit_button("Reject"):
-            with user_errors(), ctx.session() as session:
-                disputes.reject_dispute(session, actor, int(picked), text)
-                st.success("Rejected; the trainee sees your reason.")
+    with st.form(f"reject_{dispute_id}"):
+        text = st.text_area(
+            "Why the gold stands", key=f"reject_text_{dispute_id}", max_chars=disputes.MAX_REASON
+        )
+        rejected = st.form_submit_button("Reject")
+    if rejected:
+        with user_errors(), ctx.session() as session:
+            disputes.reject_dispute(session, actor, dispute_id, text)
+            flash(f"Challenge #{dispute_id} rejected; the trainee sees your reason.")
+            st.rerun()

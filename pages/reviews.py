@@ -9,7 +9,15 @@ from evaluator_cert.services import reviews
 from evaluator_cert.ui import state
 from evaluator_cert.ui.errors import user_errors
 from evaluator_cert.ui.instructor import fmt, table
+from evaluator_cert.ui.notices import flash
 from evaluator_cert.ui.widgets import show_material
+
+
+def scores_text(scores: dict[str, int]) -> str:
+    return " · ".join(
+        f"{criterion} {value}/{reviews.SCALE[1]}" for criterion, value in scores.items()
+    )
+
 
 actor = state.require("instructor", "admin")
 ctx = state.app()
@@ -61,7 +69,7 @@ if task.key_points:
     ]
     st.dataframe(found, hide_index=True, key="key_points")
 for r in task.reviews:
-    st.caption(f"Reviewed by {r['reviewer']}: {r['scores']}")
+    st.caption(f"Reviewed by {r['reviewer']}: {scores_text(r['scores'])}")
     st.text(r["feedback"])
 
 if len(task.reviews) >= 1:
@@ -80,20 +88,37 @@ if len(task.reviews) >= 1:
     fig.update_layout(height=260, margin={"t": 20, "b": 20})
     st.plotly_chart(fig, key="review_scores")
 
-with st.form("review"):
+if any(r["reviewer"] == actor.username for r in task.reviews):
+    st.info(
+        f"You have reviewed answer #{task.annotation_id}; "
+        "a second review must come from another instructor."
+    )
+    st.stop()
+
+# The form belongs to the answer shown above: its key carries the answer's id, so a click can
+# only ever save a review of the answer on screen, never of whichever answer is now first.
+with st.form(f"review_{task.annotation_id}"):
     scores = {
-        c: st.slider(c, 0, 4, 2, key=f"crit_{picked}_{c}", help="0 absent … 4 exemplary")
+        c: st.slider(
+            c, 0, 4, 2, key=f"crit_{task.annotation_id}_{c}", help="0 absent … 4 exemplary"
+        )
         for c in task.criteria
     }
-    feedback = st.text_area("Feedback to the trainee", max_chars=reviews.MAX_FEEDBACK)
-    if st.form_submit_button("Submit review", type="primary"):
-        with user_errors(), ctx.session() as session:
-            score = reviews.submit_review(
-                session,
-                actor,
-                catalog,
-                int(picked),
-                {k: int(v) for k, v in scores.items()},
-                feedback,
-            )
-            st.success(f"Saved. The answer now scores {score:.0%}.")
+    feedback = st.text_area(
+        "Feedback to the trainee",
+        key=f"feedback_{task.annotation_id}",
+        max_chars=reviews.MAX_FEEDBACK,
+    )
+    submitted = st.form_submit_button("Submit review", type="primary")
+if submitted:
+    with user_errors(), ctx.session() as session:
+        score = reviews.submit_review(
+            session,
+            actor,
+            catalog,
+            task.annotation_id,
+            {k: int(v) for k, v in scores.items()},
+            feedback,
+        )
+        flash(f"Review of answer #{task.annotation_id} saved; it now scores {score:.0%}.")
+        st.rerun()

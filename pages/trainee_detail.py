@@ -10,11 +10,13 @@ from evaluator_cert.services.trainee_stats import trainee_dashboard
 from evaluator_cert.ui import figures, state
 from evaluator_cert.ui.errors import user_errors
 from evaluator_cert.ui.instructor import fmt, table
+from evaluator_cert.ui.notices import flash, form_key, reset_form
 
 actor = state.require("instructor", "admin")
 ctx = state.app()
 catalog = ctx.catalog()
 threshold = catalog.levels[0].drift_threshold
+window = catalog.levels[0].drift_window
 
 with ctx.session() as session:
     trainees = cohort.cohort_frame(session, actor, catalog)
@@ -38,7 +40,7 @@ with user_errors(), ctx.session() as session:
     st.caption(f"Cohort: {detail.cohort or '—'} · next step: {overview.next_step}")
     c1, c2, c3 = st.columns(3)
     c1.metric("Graded practice items", dash.graded)
-    c2.metric("Rolling agreement", fmt(dash.rolling))
+    c2.metric(f"Rolling agreement, last {window} items", fmt(dash.rolling))
     c3.metric("Modules passed", int(dash.modules["passed"].sum()))
 
     if not dash.timeline.empty:
@@ -70,19 +72,30 @@ kind = st.radio(
     ["Unlock a module", "Grant an extra exam attempt", "Lift remediation"],
     horizontal=True,
 )
-with st.form("override"):
+override_form = form_key("override")
+with st.form(override_form):
     target = None
     if kind == "Unlock a module":
-        target = st.selectbox("Module", [m.id for m in catalog.modules])
+        target = st.selectbox(
+            "Module", [m.id for m in catalog.modules], key=f"{override_form}_module"
+        )
     elif kind == "Grant an extra exam attempt":
-        target = st.selectbox("Level", [lv.id for lv in catalog.levels])
-    reason = st.text_area("Reason", max_chars=2000)
-    if st.form_submit_button("Apply override", type="primary"):
-        with user_errors(), ctx.session() as session:
-            if kind == "Unlock a module":
-                overrides.unlock_module(session, actor, catalog, user_id, str(target), reason)
-            elif kind == "Grant an extra exam attempt":
-                overrides.grant_extra_attempt(session, actor, catalog, user_id, str(target), reason)
-            else:
-                overrides.lift_remediation(session, actor, user_id, reason)
-            st.success("Override recorded.")
+        target = st.selectbox(
+            "Level", [lv.id for lv in catalog.levels], key=f"{override_form}_level"
+        )
+    reason = st.text_area("Reason", max_chars=overrides.MAX_REASON, key=f"{override_form}_reason")
+    applied = st.form_submit_button("Apply override", type="primary")
+if applied:
+    with user_errors(), ctx.session() as session:
+        if kind == "Unlock a module":
+            overrides.unlock_module(session, actor, catalog, user_id, str(target), reason)
+            done = f"{target} unlocked"
+        elif kind == "Grant an extra exam attempt":
+            overrides.grant_extra_attempt(session, actor, catalog, user_id, str(target), reason)
+            done = f"an extra {target} exam attempt granted"
+        else:
+            overrides.lift_remediation(session, actor, user_id, reason)
+            done = "remediation lifted"
+        flash(f"Override recorded for {labels[user_id]}: {done}.")
+        reset_form("override")
+        st.rerun()

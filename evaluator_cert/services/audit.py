@@ -39,13 +39,15 @@ def audit_frame(
     since: datetime | None = None,
     limit: int = 5000,
 ) -> pd.DataFrame:
-    """The audit log, newest first, filtered; admins only."""
+    """The audit log, newest first, filtered (``who``: part of the actor's name); admins
+    only."""
     require_role(actor, "admin")
     query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
     if action:
         query = query.where(AuditLog.action == action)
     if who:
-        query = query.where(AuditLog.actor == who)
+        # Part of a name finds it, in any case; "%" and "_" are taken literally.
+        query = query.where(AuditLog.actor.icontains(who, autoescape=True))
     if since:
         query = query.where(AuditLog.at >= since)
     rows = session.scalars(query).all()

@@ -599,6 +599,17 @@ def publish(
     cal = _session(session, session_id)
     if cal.status == "published":
         raise ConflictError("That session is already published.")
+    answered = session.scalar(
+        select(func.count(Annotation.id))
+        .join(Attempt, Attempt.id == Annotation.attempt_id)
+        .where(Attempt.calibration_session_id == session_id)
+    )
+    if not answered:
+        # Publishing closes the session: with no answers there would be nothing to discuss.
+        raise NotEligibleError(
+            "Nobody has answered this session yet, so there is nothing to publish; "
+            "publish once the trainees have answered."
+        )
     now = now or utcnow()
     cal.status = "published"
     cal.published_at = now
@@ -663,10 +674,15 @@ def published_feedback(
 
 
 def alpha_trend(session: Session, actor: Actor, catalog: Catalog) -> pd.DataFrame:
-    """Krippendorff's alpha of every session with answers, oldest first."""
+    """Krippendorff's alpha of every published session that two or more trainees answered,
+    in the order they were published."""
     require_role(actor, "instructor", "admin")
     rows = []
-    for cal in session.scalars(select(CalibrationSession).order_by(CalibrationSession.created_at)):
+    for cal in session.scalars(
+        select(CalibrationSession)
+        .where(CalibrationSession.status == "published")
+        .order_by(CalibrationSession.published_at, CalibrationSession.id)
+    ):
         results = session_results(session, actor, catalog, cal.id)
         if results.trainees < 2:
             continue
@@ -675,14 +691,15 @@ def alpha_trend(session: Session, actor: Actor, catalog: Catalog) -> pd.DataFram
                 "session": cal.id,
                 "title": cal.title,
                 "created": cal.created_at,
+                "published": cal.published_at,
                 "alpha_nominal": results.alpha_nominal,
                 "alpha_interval": results.alpha_interval,
             }
         )
-    frame = pd.DataFrame(
-        rows, columns=["session", "title", "created", "alpha_nominal", "alpha_interval"]
+    return pd.DataFrame(
+        rows,
+        columns=["session", "title", "created", "published", "alpha_nominal", "alpha_interval"],
     )
-    return frame
 
 
 def finite(value: float | None) -> float | None:

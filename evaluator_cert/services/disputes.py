@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -186,7 +187,7 @@ class Regrade:
     item_id: str
     content_version: str
     regraded: int  # practice answers of the item regraded
-    changed: int  # of which the agreement with gold changed
+    changed: int  # of which the score or the correctness changed
     trainees: tuple[int, ...]
 
 
@@ -220,7 +221,7 @@ def _regrade_item(
             score = final_score(new.correct, [review["criterion_means"]])
             pending = False
         stored.update(score=score, pending_review=pending)
-        if new.correct != grade.correct:
+        if new.correct != grade.correct or not math.isclose(score, grade.score, abs_tol=1e-9):
             changed += 1
         grade.details = stored
         grade.score = score
@@ -329,7 +330,9 @@ def _open_dispute(session: Session, dispute_id: int) -> Dispute:
     if dispute is None:
         raise NotFoundError("That challenge does not exist.")
     if dispute.status != "open":
-        raise ConflictError(f"That challenge was already {dispute.status}.")
+        raise ConflictError(
+            f"Challenge #{dispute_id} was already {dispute.status}; nothing was changed."
+        )
     return dispute
 
 

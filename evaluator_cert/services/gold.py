@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from evaluator_cert import agreement
 from evaluator_cert.content.importers import write_item_set
-from evaluator_cert.content.schema import ClassificationItem, ItemSet
+from evaluator_cert.content.schema import ITEM_ID, ClassificationItem, ItemSet
 from evaluator_cert.dawid_skene import DawidSkeneResult, dawid_skene, majority_shares, panel_data
 from evaluator_cert.errors import InvalidInputError
 from evaluator_cert.services.actors import Actor, require_role
@@ -60,6 +61,52 @@ class PanelReport:
     alpha: float | None  # Krippendorff's alpha (nominal) over the whole panel
     fleiss: float | None  # Fleiss' kappa, when every item has the same number of labels
     model: DawidSkeneResult
+    warnings: tuple[str, ...] = ()  # what makes the proposal weaker than it looks
+
+
+def _listed(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+def item_id_problem(item_ids: list[str], level: str | None = None) -> str | None:
+    """Why these ids cannot become catalog items (``level``: the set they would join), or
+    None when they all can."""
+    prefix = f"{level}_" if level else None
+    bad = [
+        i
+        for i in dict.fromkeys(item_ids)
+        if not re.fullmatch(ITEM_ID, i) or (prefix and not i.startswith(prefix))
+    ]
+    if not bad:
+        return None
+    example = f"{level or 'L1'}_M001_P01"
+    rule = f"start with {prefix} (the set's level)" if prefix else "start with L1_, L2_ or L3_"
+    return (
+        f"Item ids look like {example}: they {rule}, followed by capital letters, digits or "
+        f"underscores. These do not: {_listed(bad)}. Rename them in the CSV."
+    )
+
+
+def panel_warnings(labels: pd.DataFrame) -> tuple[str, ...]:
+    """A panel of one, and experts who labelled an item twice, in words."""
+    warnings = []
+    experts = sorted(labels["expert"].unique())
+    if len(experts) == 1:
+        warnings.append(
+            f"Only one expert ({experts[0]}) is in this panel: there is no agreement to "
+            "measure, and the proposed gold is just their labels."
+        )
+    twice = labels.groupby(["expert", "item_id"]).size()
+    twice = twice[twice > 1]
+    if len(twice):
+        pairs = [f"{expert} on {item} ({n} labels)" for (expert, item), n in twice.items()]
+        warnings.append(
+            f"An expert labelled the same item more than once: {_listed(pairs)}. Each label "
+            "counts as a vote in the majority and Dawid-Skene; Krippendorff's alpha uses the "
+            "first. Check the CSV for copied rows."
+        )
+    return tuple(warnings)
 
 
 def propose_gold(actor: Actor, labels: pd.DataFrame) -> PanelReport:
@@ -125,7 +172,7 @@ def propose_gold(actor: Actor, labels: pd.DataFrame) -> PanelReport:
             fleiss = agreement.fleiss_kappa(per_item)
         except ValueError:
             fleiss = None
-    return PanelReport(items, experts, data.classes, alpha, fleiss, model)
+    return PanelReport(items, experts, data.classes, alpha, fleiss, model, panel_warnings(labels))
 
 
 def gold_item_set_yaml(
@@ -145,6 +192,10 @@ def gold_item_set_yaml(
     require_role(actor, "instructor", "admin")
     if use not in ("ds_label", "majority"):
         raise InvalidInputError("Choose Dawid-Skene or majority-vote gold.")
+    # Checked before any item is built: the schema's own message quotes a regular expression.
+    problem = item_id_problem(report.items["item_id"].tolist(), level)
+    if problem:
+        raise InvalidInputError(problem)
     texts: Mapping[str, str] = (
         labels[labels["text"] != ""].drop_duplicates("item_id").set_index("item_id")["text"]
     ).to_dict()

@@ -15,10 +15,12 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from evaluator_cert import progression
 from evaluator_cert.db.models import AuditLog, Override, Remediation, User, utcnow
-from evaluator_cert.errors import InvalidInputError, NotFoundError
+from evaluator_cert.errors import ConflictError, InvalidInputError, NotFoundError
 from evaluator_cert.services import audit
 from evaluator_cert.services.actors import Actor, require_role
+from evaluator_cert.services.attempts import trainee_record
 
 if TYPE_CHECKING:
     from evaluator_cert.content.catalog import Catalog
@@ -87,19 +89,17 @@ def unlock_module(
     """Open a module whose prerequisites the trainee has not passed."""
     require_role(actor, "instructor", "admin")
     reason = _reason(reason)
+    now = now or utcnow()
     try:
-        catalog.module(module_id)
+        module = catalog.module(module_id)
     except KeyError:
         raise NotFoundError(f"There is no module {module_id}.") from None
-    row = _add(
-        session,
-        actor,
-        _trainee(session, user_id),
-        "unlock_module",
-        module_id,
-        reason,
-        now or utcnow(),
-    )
+    user = _trainee(session, user_id)
+    record = trainee_record(session, user_id, catalog)
+    if progression.module_gate(catalog, record, module, now).open:
+        how = "unlocked for" if module_id in record.unlocked_modules else "open to"
+        raise ConflictError(f"{module_id} is already {how} {user.display_name}: nothing to unlock.")
+    row = _add(session, actor, user, "unlock_module", module_id, reason, now)
     session.commit()
     return row
 

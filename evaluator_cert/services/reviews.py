@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from evaluator_cert import agreement, grading
@@ -226,12 +227,16 @@ def submit_review(
     feedback = (feedback or "").strip()
     if len(feedback) > MAX_FEEDBACK:
         raise InvalidInputError(f"Keep the feedback under {MAX_FEEDBACK} characters.")
+    already = ConflictError(
+        f"You have already reviewed answer #{annotation_id}; "
+        "a second review must come from another instructor."
+    )
     if session.scalar(
         select(Review.id).where(
             Review.annotation_id == annotation_id, Review.reviewer_id == actor.id
         )
     ):
-        raise ConflictError("You have already reviewed this answer.")
+        raise already
     session.add(
         Review(
             annotation_id=annotation_id,
@@ -241,7 +246,11 @@ def submit_review(
             created_at=now,
         )
     )
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same reviewer, a moment ago in another tab
+        session.rollback()
+        raise already from None
     all_scores = [
         r.scores
         for r in session.scalars(select(Review).where(Review.annotation_id == annotation_id))

@@ -30,9 +30,11 @@ def table(
     file_name: str = "table.csv",
     page_size: int | None = None,
     column_config: dict[str, Any] | None = None,
+    no_match: str = "No row matches these filters.",
 ) -> pd.DataFrame:
     """Show ``frame`` with a text search, a multiselect per column in ``filters``, column
-    sorting (click a header), optional pages and a CSV download of the filtered rows.
+    sorting (click a header), optional pages and a CSV download of the filtered rows;
+    ``no_match`` instead of an empty grid when the filters leave nothing.
     Returns the filtered frame."""
     shown = frame
     cols = st.columns([2] + [1] * len(filters)) if filters else [st.container()]
@@ -47,6 +49,9 @@ def table(
         picked = col.multiselect(name.replace("_", " "), options, key=f"{key}_{name}")
         if picked:
             shown = shown[shown[name].astype(str).isin(picked)]
+    if shown.empty and not frame.empty:
+        st.info(no_match, icon=":material/filter_alt_off:")
+        return shown
     page_rows = shown
     if page_size and len(shown) > page_size:
         pages = (len(shown) + page_size - 1) // page_size
@@ -69,6 +74,11 @@ def table(
 
 def fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None or value != value else f"{value:.{digits}f}"
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``1 answer``, ``2 answers`` (``nouns`` for irregular plurals)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def gold_editor(item: Item, key: str) -> Any:

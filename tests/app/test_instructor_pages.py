@@ -3,6 +3,7 @@ services compute for a known fixture, and refuses trainees."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from datetime import timedelta
@@ -10,15 +11,17 @@ from datetime import timedelta
 import krippendorff
 import numpy as np
 import pytest
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from evaluator_cert.content.schema import ClassificationItem
-from evaluator_cert.db.models import User, utcnow
+from evaluator_cert.db.models import Annotation, Attempt, Dispute, Review, User, utcnow
 from evaluator_cert.runtime import AppContext
-from evaluator_cert.services import attempts, calibration, disputes, overrides
+from evaluator_cert.services import attempts, calibration, disputes, overrides, reviews
 from evaluator_cert.services.actors import Actor
 from evaluator_cert.simulation import simulated_answer
 from evaluator_cert.ui.navigation import pages_for
+from evaluator_cert.ui.notices import GENERATIONS, PENDING_KEY
 from tests.app.conftest import app_as
 
 INSTRUCTOR_PAGES = [
@@ -30,6 +33,13 @@ INSTRUCTOR_PAGES = [
     "gold.py",
     "items.py",
 ]
+
+
+def notices(at: AppTest) -> list[str]:
+    """What the page flashed after an action. AppTest runs a page it switched to without
+    app.py, so there the notices are still pending; test_notices.py shows app.py renders them."""
+    pending = at.session_state.get(PENDING_KEY, [])
+    return [t.value for t in at.toast] + [message for _, message in pending]
 
 
 def open_page(user: User, page: str) -> AppTest:
@@ -157,9 +167,17 @@ def test_calibration_manage_shows_the_sessions_alpha(cohort) -> None:
     next(b for b in at.button if b.label == "Save note").click()
     at.run()
     assert not at.exception, at.exception
+    assert "Note on" in " ".join(notices(at))
+    publish = next(b for b in at.button if b.label == "Publish results to the trainees")
+    assert publish.disabled  # until the instructor confirms
+    next(c for c in at.checkbox if c.label.startswith("I understand publishing")).check()
+    at.run()
     next(b for b in at.button if b.label == "Publish results to the trainees").click()
     at.run()
     assert not at.exception, at.exception
+    assert f"Session {cohort['session']} published." in notices(at)
+    assert {m.label: m.value for m in at.metric}["Status"] == "published"
+    assert not [b for b in at.button if b.label == "Publish results to the trainees"]
     trainee = app_as(cohort["trainees"][1], "calibration.py", timeout=60)
     trainee.run()
     assert not trainee.exception, trainee.exception
@@ -188,7 +206,7 @@ def test_reviews_page_scores_a_justification(cohort) -> None:
     next(b for b in at.button if b.label == "Submit review").click()
     at.run()
     assert not at.exception, at.exception
-    assert any("now scores" in s.value for s in at.success)
+    assert any("now scores" in t for t in notices(at))
 
 
 def test_disputes_page_shows_the_challenge_and_distribution(cohort) -> None:
@@ -232,3 +250,332 @@ def test_trainee_opening_an_instructor_page_is_refused(cohort, page: str) -> Non
     assert not at.exception
     assert [e.value for e in at.error] == ["This is only open to instructors and administrators."]
     assert not at.dataframe and not at.metric and not at.get("plotly_chart")
+
+
+# ------------------------------------------------ act once, see the result, keep the input
+
+
+def _review_ids(ctx: AppContext, user: User) -> list[int]:
+    with ctx.session() as s:
+        queue = reviews.review_queue(s, Actor.of(user), ctx.base_catalog)
+    return [int(i) for i in queue["annotation_id"]]
+
+
+def _reviews_of(ctx: AppContext, annotation_id: int) -> list[Review]:
+    with ctx.session() as s:
+        return list(s.scalars(select(Review).where(Review.annotation_id == annotation_id)))
+
+
+def test_a_review_is_saved_to_the_answer_shown_and_the_page_moves_on(cohort, app_ctx) -> None:
+    ivy = cohort["ivy"]
+    first, second, *_ = _review_ids(app_ctx, ivy)
+    at = open_page(ivy, "reviews.py")
+    at.run()
+    at.text_area(key=f"feedback_{first}").input("Name the source you relied on.")
+    next(b for b in at.button if b.label == "Submit review").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert f"Review of answer #{first} saved" in " ".join(notices(at))
+    assert [r.feedback for r in _reviews_of(app_ctx, first)] == ["Name the source you relied on."]
+    # Fresh from the database: one fewer in the queue, and the next answer's own form.
+    assert {m.label: m.value for m in at.metric}["In the queue"] == str(
+        len(_review_ids(app_ctx, ivy))
+    )
+    assert at.selectbox[0].value == second
+    assert at.text_area(key=f"feedback_{second}").value == ""
+    # Shown again for a second review, the answer says who reviewed it, without a raw dict,
+    # and offers no form to the instructor who already did.
+    at.toggle(key="include_reviewed").set_value(True).run()
+    assert at.selectbox[0].value == first
+    caption = next(c.value for c in at.caption if c.value.startswith("Reviewed by ivy"))
+    assert "{" not in caption and "/4" in caption
+    assert any(f"You have reviewed answer #{first}" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label == "Submit review"]
+
+
+def test_a_stale_review_form_never_lands_on_another_answer(
+    cohort, app_ctx, make_user: Callable[..., User]
+) -> None:
+    ivy, joe = cohort["ivy"], make_user("joe", "instructor")
+    first, second, *_ = _review_ids(app_ctx, ivy)
+    at = open_page(ivy, "reviews.py")
+    at.run()
+    at.text_area(key=f"feedback_{first}").input("Feedback meant for the first answer.")
+    # Meanwhile another instructor reviews the answer on ivy's screen.
+    with app_ctx.session() as s:
+        task = reviews.review_task(s, Actor.of(joe), app_ctx.base_catalog, first)
+        scores = {c: 1 for c in task.criteria}
+        reviews.submit_review(s, Actor.of(joe), app_ctx.base_catalog, first, scores, "Done.")
+    next(b for b in at.button if b.label == "Submit review").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert [r.reviewer_id for r in _reviews_of(app_ctx, first)] == [joe.id]
+    assert _reviews_of(app_ctx, second) == []  # not saved to whatever came first next
+    assert at.selectbox[0].value == second
+
+
+def _open_dispute(ctx: AppContext, trainee: User, reason: str) -> int:
+    """A challenge to the newest classification item the trainee answered in practice."""
+    catalog = ctx.base_catalog
+    with ctx.session() as s:
+        answered = s.scalars(
+            select(Annotation.item_id)
+            .join(Attempt, Attempt.id == Annotation.attempt_id)
+            .where(
+                Annotation.user_id == trainee.id,
+                Attempt.kind == "practice",
+                Annotation.item_id.not_like("%#dup"),
+            )
+            .order_by(Annotation.id.desc())
+        )
+        item_id = next(i for i in answered if isinstance(catalog.item(i), ClassificationItem))
+        return disputes.open_dispute(s, Actor.of(trainee), catalog, item_id, reason).id
+
+
+def _dispute(ctx: AppContext, dispute_id: int) -> Dispute:
+    with ctx.session() as s:
+        found = s.get(Dispute, dispute_id)
+        assert found is not None
+        return found
+
+
+def test_accepting_a_challenge_reports_the_regrade_and_closes_it(cohort, app_ctx) -> None:
+    dispute_id = _open_dispute(app_ctx, cohort["trainees"][2], "The gold misses the irony.")
+    at = open_page(cohort["ivy"], "disputes.py")
+    at.run()
+    assert any(o.startswith(f"#{dispute_id} ") for o in at.selectbox[0].options)
+    at.selectbox[0].set_value(dispute_id).run()
+    item = app_ctx.base_catalog.item(_dispute(app_ctx, dispute_id).item_id)
+    assert isinstance(item, ClassificationItem)
+    new_gold = next(label for label in item.labels if label != item.gold)
+    at.selectbox(key=f"gold_{dispute_id}").set_value(new_gold)
+    at.text_area(key=f"accept_text_{dispute_id}").input("Right: the last sentence decides.")
+    next(b for b in at.button if b.label == "Accept, correct and regrade").click()
+    at.run()
+    assert not at.exception, at.exception
+    with app_ctx.session() as s:
+        answers = s.execute(
+            select(Annotation.answer)
+            .join(Attempt, Attempt.id == Annotation.attempt_id)
+            .where(Annotation.item_id.in_([item.id, item.id + "#dup"]), Attempt.kind == "practice")
+        ).all()
+    moved = sum((a["label"] == item.gold) != (a["label"] == new_gold) for (a,) in answers)
+    assert moved > 0
+    assert f"{len(answers)} answer" in " ".join(notices(at))
+    assert f"regraded, {moved} changed" in " ".join(notices(at))
+    assert _dispute(app_ctx, dispute_id).status == "accepted"
+    # Not shown as open any more: the list is read again after the action.
+    assert dispute_id not in at.dataframe[0].value["id"].tolist()
+    assert not [o for o in at.selectbox[0].options if o.startswith(f"#{dispute_id} ")]
+
+
+def test_a_stale_reject_never_settles_another_challenge(cohort, app_ctx) -> None:
+    first = int(_review_first_dispute(app_ctx, cohort))
+    second = _open_dispute(app_ctx, cohort["trainees"][1], "The gold ignores the question asked.")
+    at = open_page(cohort["ivy"], "disputes.py")
+    at.run()
+    assert int(at.selectbox[0].value) == first
+    at.text_area(key=f"reject_text_{first}").input("The rubric's clause 3 settles it.")
+    # Meanwhile another instructor rejects it.
+    with app_ctx.session() as s:
+        disputes.reject_dispute(s, Actor.of(cohort["ivy"]), first, "Settled at the desk today.")
+    next(b for b in at.button if b.label == "Reject").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert _dispute(app_ctx, first).resolution == "Settled at the desk today."
+    assert _dispute(app_ctx, second).status == "open"
+    # The second one shows its own empty form: the first one's reason did not carry over.
+    assert at.text_area(key=f"reject_text_{second}").value == ""
+
+
+def _review_first_dispute(ctx: AppContext, cohort: dict[str, object]) -> int:
+    with ctx.session() as s:
+        frame = disputes.disputes_frame(s, Actor.of(cohort["ivy"]), ctx.base_catalog)  # type: ignore[arg-type]
+    return int(frame.iloc[0]["id"])
+
+
+@pytest.mark.parametrize(
+    ("page", "key"), [("disputes.py", "dispute_status"), ("items.py", "items_kind")]
+)
+def test_a_segmented_toggle_cannot_empty_the_page(cohort, page: str, key: str) -> None:
+    at = open_page(cohort["ivy"], page)
+    at.run()
+    control = at.button_group(key=key)
+    assert control.proto.required
+    control.set_value(None).run()
+    assert not at.exception, at.exception
+    assert at.dataframe  # the default view, not an empty page
+
+
+def test_new_calibration_session_form_empties_after_create(cohort) -> None:
+    at = open_page(cohort["ivy"], "calibration_manage.py")
+    at.run()
+    assert any(s.label.startswith("Cohort (required") for s in at.selectbox)
+    title = next(t for t in at.text_input if t.label == "Title")
+    title.input("Week two")
+    next(b for b in at.button if b.label == "Create session").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "Choose a cohort or pick trainees." in [e.value for e in at.error]
+    assert next(t for t in at.text_input if t.label == "Title").value == "Week two"  # kept
+    next(s for s in at.selectbox if s.label.startswith("Cohort (required")).set_value("spring")
+    next(b for b in at.button if b.label == "Create session").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("created: Week two" in n for n in notices(at))
+    assert next(t for t in at.text_input if t.label == "Title").value == ""
+    assert at.header[0].value == "Week two"  # the new session is the one shown
+    # A second click on the emptied form creates nothing.
+    next(b for b in at.button if b.label == "Create session").click()
+    at.run()
+    assert "Give the session a title of 3 to 200 characters." in [e.value for e in at.error]
+    titles = at.dataframe[0].value["title"].tolist()
+    assert titles.count("Week two") == 1
+
+
+def test_alpha_trend_is_one_point_per_published_session(cohort, app_ctx) -> None:
+    at = open_page(cohort["ivy"], "calibration_manage.py")
+    at.run()
+    assert any("two sessions that trainees answered are published" in c.value for c in at.caption)
+    ivy, catalog = Actor.of(cohort["ivy"]), app_ctx.base_catalog
+    items = [i for i in catalog.calibration_batch("L1") if isinstance(i, ClassificationItem)][:4]
+    with app_ctx.session() as s:
+        calibration.publish(s, ivy, cohort["session"])
+        sid = calibration.create_session(
+            s,
+            ivy,
+            catalog,
+            level_id="L1",
+            title="Week two",
+            item_ids=[i.id for i in items],
+            cohort="spring",
+        )
+        for n, trainee in enumerate(cohort["trainees"]):
+            rng = random.Random(n)
+            attempt_id = calibration.start_calibration(s, Actor.of(trainee), catalog, sid)
+            for item in items:
+                calibration.answer_calibration(
+                    s,
+                    Actor.of(trainee),
+                    catalog,
+                    attempt_id,
+                    item.id,
+                    simulated_answer(item, 0.7, rng),
+                )
+        calibration.publish(s, ivy, sid)
+    at.run()
+    figure = json.loads(
+        next(c.proto.spec for c in at.get("plotly_chart") if "Krippendorff" in c.proto.spec)
+    )
+    names = {trace["name"] for trace in figure["data"]}
+    assert names <= {"nominal", "interval"} and "nominal" in names
+    nominal = next(t for t in figure["data"] if t["name"] == "nominal")
+    assert list(nominal["x"]) == ["Week one", "Week two"]
+    assert figure["layout"]["xaxis"]["type"] == "category"
+
+
+def test_an_override_shows_at_once_and_its_form_empties(cohort, app_ctx) -> None:
+    bob = cohort["trainees"][1]
+    at = open_page(cohort["ivy"], "trainee_detail.py")
+    at.session_state["detail_user"] = bob.id
+    at.run()
+    assert any(m.label == "Rolling agreement, last 50 items" for m in at.metric)
+    before = len(at.dataframe[2].value)
+    # An open module: refused, and the reason stays for the fix.
+    at.selectbox(key=f"{_form(at, 'override')}_module").set_value("L1_M001")
+    at.text_area(key=f"{_form(at, 'override')}_reason").input("Start him on the basics.")
+    next(b for b in at.button if b.label == "Apply override").click()
+    at.run()
+    assert any("L1_M001 is already open to" in e.value for e in at.error)
+    assert at.text_area(key=f"{_form(at, 'override')}_reason").value == "Start him on the basics."
+    at.selectbox(key=f"{_form(at, 'override')}_module").set_value("L1_M005")
+    next(b for b in at.button if b.label == "Apply override").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("L1_M005 unlocked" in n for n in notices(at))
+    overrides_tab = at.dataframe[2].value
+    assert len(overrides_tab) == before + 1 and "L1_M005" in overrides_tab["target"].tolist()
+    assert at.text_area(key=f"{_form(at, 'override')}_reason").value == ""
+    # Applying again on the emptied form saves nothing.
+    next(b for b in at.button if b.label == "Apply override").click()
+    at.run()
+    assert any("Give a reason" in e.value for e in at.error)
+    assert len(at.dataframe[2].value) == before + 1
+
+
+def _form(at: AppTest, name: str) -> str:
+    """The current key of a form made with notices.form_key (it changes on reset)."""
+    generations = at.session_state.get(GENERATIONS, {})
+    return f"{name}_{generations.get(name, 0)}"
+
+
+PANEL_P00 = "item_id,expert,label,text\n" + "\n".join(
+    f"P0{n},{expert},{'pos' if (n + k) % 3 else 'neg'},Text {n}"
+    for n in range(4)
+    for k, expert in enumerate(("ann", "ben", "cal"))
+)
+
+
+def test_gold_page_explains_bad_ids_in_plain_text(cohort) -> None:
+    at = open_page(cohort["ivy"], "gold.py")
+    at.run()
+    at.text_area(key="panel_csv").input(PANEL_P00)
+    at.run()
+    assert not at.exception, at.exception
+    warning = next(w.value for w in at.warning if "Item ids look like" in w.value)
+    assert "P00" in warning
+    next(b for b in at.button if b.label == "Build YAML").click()
+    at.run()
+    error = next(e.value for e in at.error)
+    assert error.startswith(r"Item ids look like L1\_M001\_P01")  # escaped: no italics
+    assert "pattern" not in error and not at.code
+
+
+def test_gold_page_warns_about_a_thin_panel_and_keeps_the_yaml(cohort) -> None:
+    at = open_page(cohort["ivy"], "gold.py")
+    at.run()
+    at.text_area(key="panel_csv").input(
+        "item_id,expert,label,text\nL1_G1,ann,pos,One\nL1_G1,ann,neg,One\nL1_G2,ann,neg,Two"
+    )
+    at.run()
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Only one expert (ann)" in warnings and "ann on L1\\_G1 (2 labels)" in warnings
+    next(b for b in at.button if b.label == "Build YAML").click()
+    at.run()
+    assert "L1_G1" in at.code[0].value
+    at.selectbox[0].set_value("ann").run()  # any other rerun, e.g. after Download
+    assert at.code and "L1_G1" in at.code[0].value
+    download = next(d for d in at.get("download_button") if d.proto.label == "Download item set")
+    assert download.proto.ignore_rerun
+
+
+def test_items_page_explains_an_empty_chart(app_ctx, make_user: Callable[..., User]) -> None:
+    ivy, amy = make_user("ivy", "instructor"), make_user("amy")
+    _practise(app_ctx, amy, "L1_M001", 0.8, 10, 1)  # one trainee: nothing discriminates
+    at = open_page(ivy, "items.py")
+    at.run()
+    assert not at.exception, at.exception
+    assert any("nothing to plot" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+    assert len(at.dataframe[0].value) > 0  # the table still has the figures
+
+
+def test_items_chart_colours_flagged_items_apart(cohort) -> None:
+    at = open_page(cohort["ivy"], "items.py")
+    at.run()
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert {t["name"] for t in figure["data"]} <= {"not flagged", "possible gold error"}
+    assert figure["data"][0]["marker"]["color"] == "#1f77b4"
+
+
+def test_cohort_search_without_match_says_so(cohort) -> None:
+    at = open_page(cohort["ivy"], "cohort.py")
+    at.run()
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert columns["rolling_kappa"]["label"] == "rolling κ, last 50 items"
+    at.text_input(key="cohort_search").input("amy").run()
+    assert at.dataframe[0].value["trainee"].tolist() == ["amy"]
+    at.text_input(key="cohort_search").input("amy and no one else").run()
+    assert not at.exception, at.exception
+    assert "No trainee matches these filters." in [i.value for i in at.info]
+    assert not at.dataframe  # a sentence, not an empty grid

@@ -89,10 +89,18 @@ def test_instructor_publishes_a_note_the_trainee_reads(
     page.get_by_text("Alpha (labels, nominal)").wait_for()
     page.get_by_label("Note for the trainees").fill(NOTE)
     page.get_by_role("button", name="Save note").click()
-    page.get_by_text("Note saved.").or_(page.get_by_text(NOTE)).first.wait_for()
+    # The confirmation is flashed, so it survives the page's rerun (app.py shows a toast).
+    page.get_by_test_id("stToast").filter(has_text="saved.").wait_for()
     wait_for_app(page)
-    page.get_by_role("button", name="Publish results to the trainees").click()
+    publish = page.get_by_role("button", name="Publish results to the trainees")
+    assert publish.is_disabled()  # until the instructor confirms
+    page.get_by_text("I understand publishing closes the session").click()
+    wait_for_app(page)
+    publish.click()
     page.get_by_text("Published:").wait_for()
+    page.get_by_test_id("stToast").filter(
+        has_text=f"Session {live_server.seeded} published."
+    ).wait_for()
     context.close()
 
     context = browser.new_context(viewport={"width": 1400, "height": 1000})

@@ -14,23 +14,37 @@ import yaml
 from sqlalchemy import select
 
 from evaluator_cert import agreement, grading
-from evaluator_cert.content.schema import ClassificationItem, GateRule, ItemSet
+from evaluator_cert.content.schema import (
+    ClassificationItem,
+    GateRule,
+    ItemSet,
+    RubricRatingItem,
+)
 from evaluator_cert.db.models import (
     Annotation,
     AuditLog,
     Credential,
+    Dispute,
+    GoldOverride,
     Grade,
     ModuleProgress,
     Override,
     Remediation,
+    Review,
     User,
     utcnow,
 )
-from evaluator_cert.errors import InvalidInputError, NotAllowedError, NotEligibleError
+from evaluator_cert.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotAllowedError,
+    NotEligibleError,
+)
 from evaluator_cert.runtime import AppContext
 from evaluator_cert.services import (
     accounts,
     attempts,
+    audit,
     calibration,
     cohort,
     disputes,
@@ -494,3 +508,184 @@ def test_item_stats_flag_items_strong_trainees_miss(ctx: AppContext) -> None:
     assert bool(row["possible_gold_error"])
     assert frame.iloc[0]["item"] == item.id or frame.iloc[0]["possible_gold_error"]
     assert frame["discrimination"].notna().any()
+
+
+# ------------------------------------------------------- guards against repeated actions
+
+
+def test_a_second_review_by_the_same_reviewer_is_refused(ctx: AppContext) -> None:
+    catalog = ctx.base_catalog
+    ivy = _user(ctx, "ivy", "instructor", None)
+    amy = _user(ctx, "amy")
+    with ctx.session() as s:
+        overrides.unlock_module(s, ivy, catalog, amy.id, "L1_M003", "Placement test showed it.")
+    _practise(ctx, amy, "L1_M003", 0.9)
+    with ctx.session() as s:
+        target = int(reviews.review_queue(s, ivy, catalog).iloc[0]["annotation_id"])
+        scores = {c: 3 for c in reviews.review_task(s, ivy, catalog, target).criteria}
+        reviews.submit_review(s, ivy, catalog, target, scores, "Good.")
+        with pytest.raises(ConflictError, match=f"already reviewed answer #{target}"):
+            reviews.submit_review(s, ivy, catalog, target, {c: 0 for c in scores}, "Again.")
+        stored = s.scalars(select(Review).where(Review.annotation_id == target)).all()
+    assert [r.scores for r in stored] == [scores]
+
+
+def test_a_settled_dispute_cannot_be_settled_again(ctx: AppContext) -> None:
+    catalog = ctx.base_catalog
+    ivy = _user(ctx, "ivy", "instructor", None)
+    amy = _user(ctx, "amy")
+    _practise(ctx, amy, "L1_M001", 0.9)
+    item = catalog.practice_items("L1_M001")[0]
+    with ctx.session() as s:
+        dispute = disputes.open_dispute(s, amy, catalog, item.id, "I think this is mislabelled.")
+        disputes.reject_dispute(s, ivy, dispute.id, "The rubric's clause 3 settles it.")
+        with pytest.raises(ConflictError, match="already rejected"):
+            disputes.reject_dispute(s, ivy, dispute.id, "A different reason entirely.")
+        with pytest.raises(ConflictError, match="already rejected"):
+            disputes.accept_dispute(
+                s, ivy, catalog, dispute.id, disputes.gold_value(item), "Accepting after all."
+            )
+        s.expire_all()
+        stored = s.get(Dispute, dispute.id)
+        assert stored.resolution == "The rubric's clause 3 settles it."
+        assert not s.scalars(select(GoldOverride)).all()
+
+
+def test_regrade_counts_answers_whose_score_moved(ctx: AppContext) -> None:
+    """A rubric answer within one point of gold stays 'agrees' when the gold moves by one,
+    but its score changes: it counts as changed."""
+    catalog = ctx.base_catalog
+    ivy = _user(ctx, "ivy", "instructor", None)
+    amy = _user(ctx, "amy")
+    with ctx.session() as s:
+        overrides.unlock_module(s, ivy, catalog, amy.id, "L1_M002", "Transferred from cohort A.")
+    _practise(ctx, amy, "L1_M002", 0.9)
+    with ctx.session() as s:
+        answered = set(s.scalars(select(Annotation.item_id).where(Annotation.user_id == amy.id)))
+        item = next(
+            i
+            for i in catalog.practice_items("L1_M002")
+            if isinstance(i, RubricRatingItem)
+            and i.id in answered
+            and i.id + attempts.DUPLICATE_SUFFIX not in answered
+        )
+        ann = s.scalar(
+            select(Annotation).where(Annotation.user_id == amy.id, Annotation.item_id == item.id)
+        )
+        ann.answer = {"ratings": dict(item.gold)}  # exactly the gold: correct, score 1
+        grade = s.scalar(select(Grade).where(Grade.annotation_id == ann.id))
+        exact = grading.grade_item(item, ann.answer)
+        grade.details = attempts.grade_to_row(exact)
+        grade.correct, grade.score = exact.correct, exact.score
+        s.commit()
+        dim = item.dimensions[0]
+        moved = item.gold[dim] + (1 if item.gold[dim] < item.scale_max else -1)
+        dispute = disputes.open_dispute(s, amy, catalog, item.id, f"The {dim} gold is one off.")
+        result = disputes.accept_dispute(
+            s, ivy, catalog, dispute.id, {**item.gold, dim: moved}, "Moved by one point."
+        )
+        grade = s.scalar(select(Grade).where(Grade.annotation_id == ann.id))
+    assert result.regraded == 1
+    assert grade.correct is True and grade.score < 1.0
+    assert result.changed == 1
+
+
+def test_publishing_needs_answers_and_the_trend_only_counts_published_sessions(
+    ctx: AppContext,
+) -> None:
+    catalog = ctx.base_catalog
+    boss = _user(ctx, "boss", "instructor", None)
+    actors = [_user(ctx, n) for n in ("amy", "bob", "cat")]
+    items = _label_items(catalog)[:4]
+    with ctx.session() as s:
+        empty = calibration.create_session(
+            s, boss, catalog, level_id="L1", title="Nobody came", cohort="spring"
+        )
+        with pytest.raises(NotEligibleError, match="nothing to publish"):
+            calibration.publish(s, boss, empty)
+        assert calibration.session_results(s, boss, catalog, empty).status == "open"
+        sids = [
+            calibration.create_session(
+                s,
+                boss,
+                catalog,
+                level_id="L1",
+                title=f"Week {n}",
+                item_ids=[i.id for i in items],
+                cohort="spring",
+            )
+            for n in (1, 2)
+        ]
+        for sid in sids:
+            for n, actor in enumerate(actors):
+                rng = random.Random(n + sid)
+                attempt_id = calibration.start_calibration(s, actor, catalog, sid)
+                for item in items:
+                    calibration.answer_calibration(
+                        s, actor, catalog, attempt_id, item.id, simulated_answer(item, 0.6, rng)
+                    )
+        assert calibration.alpha_trend(s, boss, catalog).empty  # answered, not published
+        now = utcnow()
+        calibration.publish(s, boss, sids[1], now=now - timedelta(days=2))
+        calibration.publish(s, boss, sids[0], now=now - timedelta(days=1))
+        trend = calibration.alpha_trend(s, boss, catalog)
+    assert trend["session"].tolist() == [sids[1], sids[0]]  # in publishing order
+    assert trend["published"].notna().all()
+
+
+def test_unlocking_an_open_module_is_refused(ctx: AppContext) -> None:
+    catalog = ctx.base_catalog
+    ivy = _user(ctx, "ivy", "instructor", None)
+    amy = _user(ctx, "amy")
+    with ctx.session() as s:
+        with pytest.raises(ConflictError, match="L1_M001 is already open to amy"):
+            overrides.unlock_module(s, ivy, catalog, amy.id, "L1_M001", "Wants to start now.")
+        overrides.unlock_module(s, ivy, catalog, amy.id, "L1_M002", "Transferred from cohort A.")
+        with pytest.raises(ConflictError, match="L1_M002 is already unlocked for amy"):
+            overrides.unlock_module(s, ivy, catalog, amy.id, "L1_M002", "Transferred, again.")
+        rows = s.scalars(select(Override).where(Override.user_id == amy.id)).all()
+    assert [(o.kind, o.target) for o in rows] == [("unlock_module", "L1_M002")]
+
+
+def test_audit_actor_filter_matches_part_of_a_name(ctx: AppContext) -> None:
+    admin = _user(ctx, "root_admin", "admin", None)
+    with ctx.session() as s:
+        for name in ("Ivy_Smith", "ivan", "bob"):
+            audit.record(s, Actor(admin.id, name, "admin", name), "test.action")
+        s.commit()
+        found = {
+            who: sorted(audit.audit_frame(s, admin, action="test.action", who=who)["actor"])
+            for who in ("IV", "y_s", "%", "bob")
+        }
+    assert found == {
+        "IV": ["Ivy_Smith", "ivan"],
+        "y_s": ["Ivy_Smith"],
+        "%": [],  # taken literally
+        "bob": ["bob"],
+    }
+
+
+def test_panel_warnings_and_plain_id_check(ctx: AppContext) -> None:
+    ivy = _user(ctx, "ivy", "instructor", None)
+    lone = gold.parse_panel_csv("item_id,expert,label\nP1,alice,pos\nP2,alice,neg\n")
+    assert any("Only one expert (alice)" in w for w in gold.propose_gold(ivy, lone).warnings)
+    twice = gold.parse_panel_csv(
+        "item_id,expert,label\nP1,alice,pos\nP1,alice,neg\nP1,bob,pos\nP2,alice,neg\nP2,bob,neg\n"
+    )
+    warnings = gold.propose_gold(ivy, twice).warnings
+    assert len(warnings) == 1 and "alice on P1 (2 labels)" in warnings[0]
+    rows = ["item_id,expert,label,text"] + [
+        f"{item},{expert},{label},Text of {item}"
+        for item in ("P00", "L1_OK_1", "L2_OTHER")
+        for expert, label in (("a", "pos"), ("b", "pos"), ("c", "neg"))
+    ]
+    labels = gold.parse_panel_csv("\n".join(rows))
+    report = gold.propose_gold(ivy, labels)
+    assert report.warnings == ()
+    with pytest.raises(InvalidInputError) as info:
+        gold.gold_item_set_yaml(ivy, report, labels, level="L1", instructions="Pick one.")
+    message = str(info.value)
+    assert message.startswith("Item ids look like L1_M001_P01: they start with L1_")
+    assert "These do not: L2_OTHER, P00." in message
+    assert "pattern" not in message
+    assert gold.item_id_problem(["L1_OK_1", "L2_OTHER"]) is None
