@@ -22,6 +22,10 @@ install: $(VENV)/.installed
 
 dev: $(VENV)/.dev-installed
 
+# Share links, QR codes and PDFs name the port actually served. A base URL set in the
+# environment or on the command line always wins (empty counts as unset, as in config.py).
+run serve: export EVALUATOR_CERT_BASE_URL := $(or $(EVALUATOR_CERT_BASE_URL),http://localhost:$(PORT))
+
 ## Set up the SQLite database with demo content and accounts, then serve on http://localhost:$(PORT)
 run: install
 	$(PY) -m evaluator_cert seed-demo

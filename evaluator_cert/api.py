@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -235,11 +236,11 @@ async def verify_bulk(request: Request) -> Response:
         raise BadRequestError('Send {"ids": [...]} with up to 1,000 credential ids.')
     if len(ids) > creds.MAX_BULK_IDS:
         raise BadRequestError(f"At most {creds.MAX_BULK_IDS} ids per request; got {len(ids)}.")
-    bad = [i for i in ids if creds.normalize_id(i) is None]
+    bad = [i for i in ids if creds.credential_id_from_text(i) is None]
     if bad:
         shown = ", ".join(repr(b)[:60] for b in bad[:5])
         raise BadRequestError(
-            f"{len(bad)} id(s) are not credential ids (urn:uuid or uuid): {shown}"
+            f"{len(bad)} id(s) are not credential ids (urn:uuid, uuid or share link): {shown}"
         )
 
     def check() -> list[dict[str, Any]]:
@@ -269,11 +270,49 @@ async def status_list(request: Request) -> Response:
     )
 
 
+# Streamlit answers every path no route of ours takes, and it answers a GET with its HTML
+# page: so a wrong method on an API path, and any unknown path under /api/, must be
+# answered here, as JSON.
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+
+
+def _method_not_allowed(allowed: list[str]) -> Handler:
+    allow = ", ".join(allowed)
+
+    async def method_not_allowed(request: Request) -> Response:
+        return JSONResponse(
+            {"error": f"{request.method} is not allowed here; use {allow}."},
+            status_code=405,
+            headers={"Allow": allow},
+        )
+
+    return method_not_allowed
+
+
+async def api_not_found(request: Request) -> Response:
+    raise NotFoundError("No API endpoint has this path; the endpoints are under /api/v1/.")
+
+
 def _api(path: str, handler: Handler, method: str) -> list[Route]:
+    allowed = [method, "HEAD", "OPTIONS"] if method == "GET" else [method, "OPTIONS"]
     return [
         Route(path, _public(handler), methods=[method]),
         Route(path, preflight, methods=["OPTIONS"], name=f"{handler.__name__}_preflight"),
+        # Tried after the two above, so it only takes the methods they do not.
+        Route(
+            path,
+            _public(_method_not_allowed(allowed)),
+            methods=[m for m in HTTP_METHODS if m not in allowed],
+            name=f"{handler.__name__}_method_not_allowed",
+        ),
     ]
+
+
+def _whole_rest(route: Route) -> Route:
+    # Starlette's path convertor stops at a newline; a decoded %0A in the path would slip
+    # past this route to the app's HTML page.
+    route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)
+    return route
 
 
 routes = [
@@ -286,4 +325,7 @@ routes = [
     *_api("/api/v1/verify", verify, "POST"),
     *_api("/api/v1/verify/bulk", verify_bulk, "POST"),
     *_api("/status/{list_id}", status_list, "GET"),
+    # Last: whatever under /api/ no route above took, in any method.
+    Route("/api", _public(api_not_found), methods=list(HTTP_METHODS), name="api_root_not_found"),
+    _whole_rest(Route("/api/{rest:path}", _public(api_not_found), methods=list(HTTP_METHODS))),
 ]

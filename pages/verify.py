@@ -112,17 +112,29 @@ st.caption(
 by_id, by_jwt, bulk = st.tabs(["By ID", "Paste a signed token", "Bulk check (CSV)"])
 
 with by_id:
+    # A keyed field seeded once from the address: a `value=` that follows the address would
+    # give the field a new identity after each check and drop every second entry.
+    if "verify_id" not in st.session_state:
+        st.session_state["verify_id"] = st.query_params.get("id", "")
     asked = st.text_input(
-        "Credential ID",
-        value=st.query_params.get("id", ""),
-        placeholder="urn:uuid:... (or the bare UUID)",
-        max_chars=80,
+        "Credential ID or share link",
+        key="verify_id",
+        placeholder="urn:uuid:..., the bare UUID, or a link ending in /verify?id=...",
+        max_chars=creds.MAX_ID_TEXT_LENGTH,
     ).strip()
-    if asked:
-        if st.query_params.get("id") != asked:
-            st.query_params["id"] = asked  # keep the address shareable
+    credential_id = creds.credential_id_from_text(asked) if asked else None
+    if asked and credential_id is None:
+        st.error(
+            "This is not a credential ID or share link. An ID looks like "
+            "`urn:uuid:1b4e28ba-2fa1-41d2-883f-0016d3cca427` (the `urn:uuid:` part may be "
+            "left out); a share link ends in `/verify?id=` followed by the ID.",
+            icon=":material/error:",
+        )
+    elif credential_id is not None:
+        if st.query_params.get("id") != credential_id:
+            st.query_params["id"] = credential_id  # keep the address shareable
         with user_errors(), ctx.session() as session:
-            show_verdict(creds.public_facts(session, asked, utcnow()), asked)
+            show_verdict(creds.public_facts(session, credential_id, utcnow()), credential_id)
 
 with by_jwt:
     with st.form("jwt"):
@@ -153,8 +165,8 @@ with by_jwt:
 
 with bulk:
     st.write(
-        "Upload a CSV with one credential ID per row (a column named `id`, or the first "
-        f"column). Up to {MAX_CSV_IDS:,} IDs and {MAX_UPLOAD_BYTES // 1024} KB."
+        "Upload a CSV with one credential ID or share link per row (a column named `id`, "
+        f"or the first column). Up to {MAX_CSV_IDS:,} IDs and {MAX_UPLOAD_BYTES // 1024} KB."
     )
     upload = st.file_uploader("CSV of credential IDs", type=["csv", "txt"], key="bulk_csv")
     if upload is not None:

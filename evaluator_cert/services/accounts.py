@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import deque
 from datetime import datetime, timedelta
 
@@ -26,6 +27,10 @@ from evaluator_cert.services.actors import Actor, require_role
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 BAD_LOGIN = "Unknown username or wrong password."
 HANDOFF_SECONDS = 120
+MAX_DISPLAY_NAME_LENGTH = 120  # the column's width
+# Bidi embeddings, overrides and isolates could make a printed name read differently from
+# what was typed; zero-width joiners stay allowed, as some scripts need them in names.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _check_username(username: str) -> str:
@@ -35,6 +40,22 @@ def _check_username(username: str) -> str:
             "Usernames are 2-64 characters: lower-case letters, digits, '.', '_' or '-'."
         )
     return username
+
+
+def check_display_name(name: str) -> str:
+    """The name as stored and printed: trimmed, NFC, 1-120 characters, no control characters."""
+    name = unicodedata.normalize("NFC", name).strip()
+    if not name:
+        raise InvalidInputError("Enter a display name.")
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        raise InvalidInputError(
+            f"Display names are limited to {MAX_DISPLAY_NAME_LENGTH} characters."
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS for ch in name):
+        raise InvalidInputError(
+            "Display names cannot hold line breaks, tabs or other control characters."
+        )
+    return name
 
 
 def _check_role(role: str) -> str:
@@ -71,8 +92,7 @@ def create_user(
     _check_role(role)
     if check_policy:
         security.check_password_policy(password, settings, username=username)
-    if display_name is not None and len(display_name) > 120:
-        raise InvalidInputError("Display names are limited to 120 characters.")
+    name = check_display_name(display_name) if display_name and display_name.strip() else username
     if cohort is not None and len(cohort) > 64:
         raise InvalidInputError("Cohort names are limited to 64 characters.")
     if email is not None and len(email) > 254:
@@ -81,7 +101,7 @@ def create_user(
         raise ConflictError(f"The username {username!r} is taken.")
     user = User(
         username=username,
-        display_name=(display_name or username).strip(),
+        display_name=name,
         email=email,
         role=role,
         cohort=cohort,
@@ -262,31 +282,63 @@ def end_session(session: Session, session_id: str) -> None:
         session.commit()
 
 
-def _end_all_sessions(session: Session, user_id: int) -> None:
-    session.execute(
-        update(AuthSession)
-        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+def _end_all_sessions(session: Session, user_id: int, *, keep: str | None = None) -> None:
+    """Revoke the user's live login sessions, all but ``keep`` (the one making the change)."""
+    stmt = update(AuthSession).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
     )
+    if keep is not None:
+        stmt = stmt.where(AuthSession.id != keep)
+    session.execute(stmt.values(revoked_at=utcnow()))
 
 
-def change_password(
-    session: Session, settings: Settings, actor: Actor, current: str, new: str
-) -> None:
-    """Change one's own password; every other login session of the account ends."""
+def _own_account(session: Session, actor: Actor) -> User:
     require_role(actor, *ROLES)
     user = session.get(User, actor.id)
     if user is None:
         raise NotFoundError("Your account no longer exists.")
+    return user
+
+
+def change_password(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    current: str,
+    new: str,
+    *,
+    current_session_id: str | None = None,
+) -> None:
+    """Change one's own password. Every login session of the account ends except
+    ``current_session_id``, the one the change is made from, so this device stays in."""
+    user = _own_account(session, actor)
     ok, _ = security.verify_password(user.password_hash, current)
     if not ok:
         raise AuthenticationError("The current password is not right.")
+    if new == current:
+        raise InvalidInputError("The new password is the same as the current one: choose another.")
     security.check_password_policy(new, settings, username=user.username)
     user.password_hash = security.hash_password(new)
     user.password_changed_at = utcnow()
-    _end_all_sessions(session, user.id)
+    _end_all_sessions(session, user.id, keep=current_session_id)
     audit.record(session, actor, "user.password_change", user.username)
     session.commit()
+
+
+def set_display_name(session: Session, actor: Actor, name: str) -> User:
+    """Change one's own display name (see :func:`check_display_name`); returns the account.
+
+    Credentials already issued are signed documents and keep the name they carry.
+    """
+    user = _own_account(session, actor)
+    name = check_display_name(name)
+    if name == user.display_name:
+        return user
+    old = user.display_name
+    user.display_name = name
+    audit.record(session, actor, "user.display_name_change", user.username, old=old, new=name)
+    session.commit()
+    return user
 
 
 def _target(session: Session, username: str) -> User:
@@ -353,10 +405,7 @@ def reset_password(
 
 
 def set_name_public(session: Session, actor: Actor, public: bool) -> None:
-    require_role(actor, *ROLES)
-    user = session.get(User, actor.id)
-    if user is None:
-        raise NotFoundError("Your account no longer exists.")
+    user = _own_account(session, actor)
     user.show_name_publicly = public
     audit.record(session, actor, "user.name_visibility", user.username, public=public)
     session.commit()

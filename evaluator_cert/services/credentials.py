@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 from sqlalchemy import or_, select
@@ -83,6 +84,9 @@ AGREEMENT_METRIC = "Cohen's kappa"
 DEMO_COHORT = "demo-cohort"
 DEMO_EXCLUDED_USER = "trainee"  # the demo account people log in as keeps a clean record
 
+# Room for a share link on a long base URL; anything longer is not one of ours.
+MAX_ID_TEXT_LENGTH = 2048
+
 _UUID_RE = re.compile(
     r"(?:urn:uuid:)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",
     re.IGNORECASE,
@@ -136,6 +140,28 @@ def normalize_id(raw: object) -> str | None:
         return None
     match = _UUID_RE.fullmatch(raw.strip())
     return f"urn:uuid:{match.group(1).lower()}" if match else None
+
+
+def credential_id_from_text(text: object) -> str | None:
+    """The credential id in what a person pastes: an id (see :func:`normalize_id`) or a
+    share link of any scheme and host (``.../verify?id=<id>``), with surrounding whitespace
+    or angle brackets (``<https://...>``, as mail clients quote links). None otherwise.
+
+    Every place that takes an id from a person (verify page, CSV upload, bulk API) uses
+    this, so they all accept the same things.
+    """
+    if not isinstance(text, str) or len(text) > MAX_ID_TEXT_LENGTH:
+        return None
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].strip()
+    direct = normalize_id(text)
+    if direct is not None or "?" not in text:
+        return direct
+    values = parse_qs(urlsplit(text).query).get("id", [])
+    found = {normalize_id(v) for v in values}
+    # One id, however often repeated; two different ones leave no right answer.
+    return found.pop() if len(found) == 1 else None
 
 
 def _new_urn() -> str:
@@ -381,19 +407,20 @@ def ids_from_csv(data: bytes) -> list[str]:
     header = [str(v).strip().lower() for v in frame.iloc[0].tolist()]
     column = header.index("id") if "id" in header else 0
     values = frame.iloc[:, column].dropna().astype(str).str.strip().tolist()
-    if values and normalize_id(values[0]) is None and values[0].lower() in header:
+    if values and credential_id_from_text(values[0]) is None and values[0].lower() in header:
         values = values[1:]  # a header row, not an id
     return [v for v in values if v]
 
 
 def verify_many(session: Session, ids: Iterable[object], now: datetime) -> list[dict[str, Any]]:
-    """One row per id, in order: ``{"id", "status", "level", "issued_at", "valid_until"}``.
+    """One row per id or share link, in order: ``{"id", "status", "level", "issued_at",
+    "valid_until"}``, ``id`` being the canonical urn when the input held one.
 
     ``status`` is active/revoked/expired, ``unknown`` for a well-formed id we never issued,
     or ``invalid`` for something that is not a credential id.
     """
     given = list(ids)
-    normal = [normalize_id(i) for i in given]
+    normal = [credential_id_from_text(i) for i in given]
     wanted = sorted({n for n in normal if n is not None})
     rows: dict[str, Credential] = {}
     for start in range(0, len(wanted), 500):  # keep IN lists within every backend's limits
@@ -460,10 +487,13 @@ def status_list_credential(
 
 
 def _status_lookup(session: Session, settings: Settings) -> StatusLookup:
-    own_url = status_list_url(settings)
+    own_path = urlsplit(status_list_url(settings)).path
 
     def lookup(list_url: str, index: int) -> bool:
-        if list_url != own_url:
+        # Only tokens whose signature checked out against our keys get here, so the list they
+        # name is ours, perhaps under an earlier base URL (the installation moved, or a demo
+        # served on another port): match the path, not the host.
+        if urlsplit(list_url).path != own_path:
             raise LookupError(f"the status list {list_url} is not published by this issuer")
         # One indexed row, not the whole revocation set: this runs on every verification.
         revoked = select(Credential.id).where(

@@ -150,6 +150,78 @@ def test_password_change_ends_other_sessions(ctx: AppContext) -> None:
         assert accounts.authenticate(s, ctx.settings, "ada", "a new password 1")
 
 
+def test_password_change_keeps_the_session_it_is_made_from(ctx: AppContext) -> None:
+    user = _make(ctx, "ada")
+    with ctx.session() as s:
+        here = accounts.start_session(s, ctx.settings, user)
+        elsewhere = accounts.start_session(s, ctx.settings, user)
+        accounts.change_password(
+            s,
+            ctx.settings,
+            Actor.of(user),
+            PASSWORD,
+            "a new password 1",
+            current_session_id=here.id,
+        )
+        assert accounts.resume_session(s, ctx.settings, here.id).username == "ada"
+        assert accounts.resume_session(s, ctx.settings, elsewhere.id) is None
+
+
+def test_new_password_equal_to_the_current_one_is_refused(ctx: AppContext) -> None:
+    user = _make(ctx, "ada")
+    with ctx.session() as s:
+        auth = accounts.start_session(s, ctx.settings, user)
+        with pytest.raises(InvalidInputError, match="same as the current one"):
+            accounts.change_password(s, ctx.settings, Actor.of(user), PASSWORD, PASSWORD)
+        # nothing changed: the old password works and no session ended
+        assert accounts.resume_session(s, ctx.settings, auth.id) is not None
+        assert accounts.authenticate(s, ctx.settings, "ada", PASSWORD)
+
+
+def test_display_name_change_is_trimmed_checked_and_audited(ctx: AppContext) -> None:
+    user = _make(ctx, "ada")
+    actor = Actor.of(user)
+    with ctx.session() as s:
+        saved = accounts.set_display_name(s, actor, "  Ada Lovelace \n")
+        assert saved.display_name == "Ada Lovelace"
+        assert s.get(User, user.id).display_name == "Ada Lovelace"
+        # names in any script, including the joiners some of them need
+        for name in ("José Núñez-Pérez", "محمد\u200cرضا", "李小龍", "O'Brien, Jr.", "x" * 120):
+            assert accounts.set_display_name(s, actor, name).display_name == name
+        for bad, why in (
+            ("", "Enter a display name"),
+            ("   ", "Enter a display name"),
+            ("x" * 121, "limited to 120"),
+            ("Ada\tLovelace", "control characters"),
+            ("Ada\nLovelace", "control characters"),
+            ("Ada\x00", "control characters"),
+            ("Ada\u2028Lovelace", "control characters"),
+            ("Ada \u202eecalevol", "control characters"),  # reads backwards when printed
+        ):
+            with pytest.raises(InvalidInputError, match=why):
+                accounts.set_display_name(s, actor, bad)
+        assert s.get(User, user.id).display_name == "x" * 120  # refusals change nothing
+        accounts.set_display_name(s, actor, "x" * 120)  # unchanged: no audit row
+        changes = s.scalars(
+            select(AuditLog).where(AuditLog.action == "user.display_name_change")
+        ).all()
+    assert len(changes) == 6
+    assert changes[0].target == "ada" and changes[0].actor == "ada"
+    assert changes[0].details == {"old": "ada", "new": "Ada Lovelace"}
+
+
+def test_create_user_checks_display_names_the_same_way(ctx: AppContext) -> None:
+    with ctx.session() as s:
+        with pytest.raises(InvalidInputError, match="control characters"):
+            accounts.create_user(
+                s, ctx.settings, username="ada", password=PASSWORD, display_name="A\x07da"
+            )
+        blank = accounts.create_user(
+            s, ctx.settings, username="bob", password=PASSWORD, display_name="  "
+        )
+        assert blank.display_name == "bob"
+
+
 def test_last_admin_cannot_be_removed(ctx: AppContext) -> None:
     admin = _make(ctx, "root", "admin")
     actor = Actor.of(admin)

@@ -8,10 +8,15 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from evaluator_cert import api, runtime
@@ -26,6 +31,7 @@ from tests.conftest import fixture_content_settings
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
+SOME_ID = "urn:uuid:1b4e28ba-2fa1-41d2-883f-0016d3cca427"  # fixed: test ids must not vary
 
 
 @pytest.fixture
@@ -33,11 +39,21 @@ def settings(tmp_path: Path) -> Settings:
     return fixture_content_settings(tmp_path)
 
 
+async def _streamlit_page(request: Request) -> Response:
+    return HTMLResponse("<!doctype html><title>Streamlit</title>")
+
+
+# st.App tries our routes first, then Streamlit's, the last of which serves its HTML page for
+# a GET of any path (and a plain-text 405 otherwise): the same order here.
+STREAMLIT_FALLBACK = Route("/{path:path}", _streamlit_page, methods=["GET"])
+
+
 @pytest.fixture
 def client(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     # the routes use the process's context; point it at this test's database
     monkeypatch.setattr(runtime, "_context", ctx)
-    with TestClient(Starlette(routes=api.routes), raise_server_exceptions=False) as test_client:
+    app = Starlette(routes=[*api.routes, STREAMLIT_FALLBACK])
+    with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
 
@@ -104,6 +120,62 @@ def test_unknown_and_malformed_ids(client: TestClient) -> None:
     assert r.status_code == 404 and "error" in r.json()
     r = client.get("/api/v1/credentials/not-a-credential")
     assert r.status_code == 400 and "urn:uuid" in r.json()["error"]
+    # the path names one id; a share link is not one (its slashes make it another path)
+    r = client.get(f"/api/v1/credentials/{quote(f'http://x.example/verify?id={SOME_ID}')}")
+    assert r.status_code == 404 and set(r.json()) == {"error"}
+
+
+def _assert_json_error(r: Any, status: int) -> None:  # an httpx response
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    assert set(r.json()) == {"error"} and r.json()["error"]
+    assert r.headers["access-control-allow-origin"] == "*"
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api"),
+        ("GET", "/api/"),
+        ("GET", "/api/v1"),
+        ("GET", "/api/v1/nothing-here"),
+        ("POST", "/api/v1/nothing-here"),
+        ("DELETE", "/api/v2/verify"),
+        ("OPTIONS", "/api/v1/nothing-here"),
+        ("GET", "/api/v1/credentials/"),
+        ("GET", f"/api/v1/credentials/{SOME_ID}/extra"),
+    ],
+)
+def test_unknown_api_paths_are_a_json_404(client: TestClient, method: str, path: str) -> None:
+    _assert_json_error(client.request(method, path), 404)
+
+
+@pytest.mark.parametrize(
+    "method, path, allow",
+    [
+        ("GET", "/api/v1/verify", "POST, OPTIONS"),
+        ("GET", "/api/v1/verify/bulk", "POST, OPTIONS"),
+        ("PUT", "/api/v1/verify", "POST, OPTIONS"),
+        ("POST", f"/api/v1/credentials/{SOME_ID}", "GET, HEAD, OPTIONS"),
+        ("DELETE", f"/api/v1/credentials/{SOME_ID}", "GET, HEAD, OPTIONS"),
+        ("POST", "/.well-known/jwks.json", "GET, HEAD, OPTIONS"),
+        ("PATCH", "/keys/some-key", "GET, HEAD, OPTIONS"),
+        ("POST", "/status/1", "GET, HEAD, OPTIONS"),
+    ],
+)
+def test_wrong_method_on_an_api_path_is_a_json_405(
+    client: TestClient, method: str, path: str, allow: str
+) -> None:
+    r = client.request(method, path)
+    _assert_json_error(r, 405)
+    assert r.headers["allow"] == allow
+    assert method in r.json()["error"]
+
+
+def test_the_app_pages_are_still_served_beside_the_api(client: TestClient) -> None:
+    for path in ("/", "/verify", "/apiary"):  # /apiary: a page, not under /api/
+        r = client.get(path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
 
 
 def test_verify_accepts_raw_and_json_bodies(
@@ -163,6 +235,23 @@ def test_malformed_verify_input_is_a_400_json(
 def test_oversized_body_is_refused(client: TestClient) -> None:
     r = client.post("/api/v1/verify", content=b"a" * (api.MAX_BODY_BYTES + 1))
     assert r.status_code == 413 and "error" in r.json()
+
+
+def test_bulk_takes_share_links_too(
+    client: TestClient, ctx: AppContext, three: dict[str, str]
+) -> None:
+    ids = [
+        creds.verify_url(ctx.settings, three["active"]),
+        f"  <https://elsewhere.example:8600/verify?id={three['revoked']}>  ",
+        f"http://localhost:8600/verify?id={uuid.uuid4()}",
+    ]
+    r = client.post("/api/v1/verify/bulk", json={"ids": ids})
+    assert r.status_code == 200, r.text
+    rows = r.json()["results"]
+    assert [row["status"] for row in rows] == ["active", "revoked", "unknown"]
+    assert rows[0]["id"] == three["active"] and rows[1]["id"] == three["revoked"]
+    bad = client.post("/api/v1/verify/bulk", json={"ids": ["https://x.example/verify?id=typo"]})
+    assert bad.status_code == 400 and "share link" in bad.json()["error"]
 
 
 def test_bulk_checks_in_order(client: TestClient, three: dict[str, str]) -> None:

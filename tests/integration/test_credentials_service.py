@@ -244,6 +244,21 @@ def test_verify_token_reports_each_check(ctx: AppContext) -> None:
     assert revoked.checks["status"] == {"ok": False, "detail": "Revoked by the issuer."}
 
 
+def test_credentials_issued_under_an_earlier_base_url_still_verify(ctx: AppContext) -> None:
+    # The installation moved (or a demo was served on another port): the token names the
+    # status list at the old address.
+    cid = _issue(ctx, _user(ctx, "ada"))
+    moved = ctx.settings.with_(base_url="https://cert.example.org")
+    when = ISSUED + timedelta(days=5)
+    with ctx.session() as s:
+        token = s.get(Credential, cid).jwt  # type: ignore[union-attr]
+        assert creds.verify_token(s, moved, token, when).valid
+        creds.revoke_credential(s, _admin(ctx), cid, "fraud")
+        revoked = creds.verify_token(s, moved, token, when)
+    assert revoked.checks["status"] == {"ok": False, "detail": "Revoked by the issuer."}
+    assert revoked.checks["signature"]["ok"]
+
+
 def test_rotation_keeps_old_credentials_verifiable(ctx: AppContext) -> None:
     admin = _admin(ctx)
     old = _issue(ctx, _user(ctx, "ada"))

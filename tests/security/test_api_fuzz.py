@@ -14,6 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from evaluator_cert import api, runtime
@@ -45,7 +48,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClien
         )
         s.commit()
         cred_id = cred.id
-    app = Starlette(routes=api.routes)
+    # Our routes first, then a stand-in for Streamlit's page (any GET), as st.App orders them.
+    app = Starlette(routes=[*api.routes, STREAMLIT_FALLBACK])
     with TestClient(app, raise_server_exceptions=False) as tc:
         yield tc, cred_id
     ctx.dispose()
@@ -70,7 +74,10 @@ TEMPLATES = [
     "/api/v1/verify/bulk",
     "/status/{}",
     "/{}",
+    "/api/{}",
     "/api/v1/{}",
+    "/api/v1/verify/{}",
+    "/api/v1/credentials/{}/x",
 ]
 segment = st.text(min_size=0, max_size=80)
 json_values = st.recursive(
@@ -107,6 +114,28 @@ def _check(response: object) -> None:
         assert bad not in body, (bad, body[:300])
 
 
+def _check_api_answer(method: str, path: str, response: object) -> None:
+    """Under /api/ every answer is the API's own: JSON (errors as {"error": ...}) with the
+    CORS headers, never the app's HTML page."""
+    status = response.status_code  # type: ignore[attr-defined]
+    headers = response.headers  # type: ignore[attr-defined]
+    assert headers.get("access-control-allow-origin") == "*", (method, path, status)
+    if status == 204 and method == "OPTIONS":
+        return  # a preflight answer has no body
+    assert headers["content-type"].startswith("application/json"), (method, path, status)
+    if status >= 400 and method != "HEAD":
+        assert set(response.json()) == {"error"}, (method, path)  # type: ignore[attr-defined]
+    if status == 405:
+        assert headers["allow"], (method, path)
+
+
+async def _streamlit_page(request: Request) -> Response:
+    return HTMLResponse("<!doctype html><title>Streamlit</title>")
+
+
+STREAMLIT_FALLBACK = Route("/{path:path}", _streamlit_page, methods=["GET"])
+
+
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -134,6 +163,8 @@ def test_any_request_gets_a_clean_answer(
     except (ValueError, UnicodeError):
         return  # the client itself refuses the header (cannot be sent over HTTP at all)
     _check(response)
+    if response.request.url.path.startswith("/api/"):
+        _check_api_answer(method, response.request.url.path, response)
 
 
 @settings(

@@ -225,6 +225,9 @@ CASES: dict[str, Case] = {
         lambda e, s, a: accounts.reset_password(s, e.ctx.settings, a, OTTO)
     ),
     "accounts.set_active": case("admin")(lambda e, s, a: accounts.set_active(s, a, OTTO, False)),
+    "accounts.set_display_name": case(*EVERY)(
+        lambda e, s, a: accounts.set_display_name(s, a, "A. N. Other")
+    ),
     "accounts.set_name_public": case(*EVERY)(lambda e, s, a: accounts.set_name_public(s, a, True)),
     "accounts.set_role": case("admin", SYSTEM)(
         lambda e, s, a: accounts.set_role(s, a, OTTO, "instructor")
