@@ -164,7 +164,9 @@ def answer_fact_check(page: Any) -> None:
 
 def answer_span(page: Any) -> None:
     # Mark the first token under the first label: the pills are real toggle buttons.
-    pills = page.get_by_test_id("stButtonGroup").first.get_by_role("button")
+    # Inside the answer form: the exam page has a level selector that is a button group too.
+    form = page.get_by_test_id("stForm")
+    pills = form.get_by_test_id("stButtonGroup").first.get_by_role("button")
     pills.nth(1).wait_for()  # count() does not wait for the pills to render
     assert pills.count() > 1
     pills.first.click()
