@@ -116,6 +116,7 @@ def choose_module(page: Any, module_id: str, wait: Callable[..., None]) -> None:
 def pick(group: Any, option: str | None = None) -> None:
     """Choose an option (the middle one by default) by clicking its visible label."""
     radios = group.get_by_role("radio")
+    radios.first.wait_for()  # count() does not wait for the radios to render
     if option is None:
         option = radios.nth(radios.count() // 2).locator("xpath=ancestor::label").inner_text()
     group.get_by_text(option, exact=True).click()
@@ -129,8 +130,15 @@ def answer_classification(page: Any) -> None:
     assert group.get_by_role("radio").first.is_checked()
 
 
+def _radio_groups(page: Any) -> list[Any]:
+    """The answer form's radio groups, once rendered (``all()`` does not wait)."""
+    groups = page.get_by_test_id("stForm").get_by_role("radiogroup")
+    groups.first.wait_for()
+    return list(groups.all())
+
+
 def answer_rubric(page: Any) -> None:
-    groups = page.get_by_test_id("stForm").get_by_role("radiogroup").all()
+    groups = _radio_groups(page)
     assert groups, "a rubric item shows one radio group per dimension"
     for group in groups:
         pick(group)
@@ -156,7 +164,7 @@ def answer_ranking(page: Any) -> None:
 
 
 def answer_fact_check(page: Any) -> None:
-    groups = page.get_by_test_id("stForm").get_by_role("radiogroup").all()
+    groups = _radio_groups(page)
     assert groups, "a fact-check item shows one radio group per claim"
     for group in groups:
         pick(group, "Supported")
