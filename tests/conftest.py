@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import text
 
 from evaluator_cert.config import REPO_ROOT, Settings
 from evaluator_cert.db.engine import make_engine
+from evaluator_cert.db.models import ModuleProgress, utcnow
 from evaluator_cert.runtime import AppContext
 
 POSTGRES_URL = os.environ.get("EVALUATOR_CERT_TEST_POSTGRES_URL")
@@ -86,3 +88,19 @@ def sqlite_ctx(settings: Settings) -> Iterator[AppContext]:
     context = AppContext.open(settings)
     yield context
     context.dispose()
+
+
+def pass_every_module(ctx: AppContext, user_id: int, level_id: str) -> None:
+    """Record every module of ``level_id`` as passed two days ago, so its exam is open."""
+    with ctx.session() as s:
+        for module in ctx.base_catalog.modules_of(level_id):
+            s.add(
+                ModuleProgress(
+                    user_id=user_id,
+                    module_id=module.id,
+                    graded_items=module.gate.min_items,
+                    agreement=0.85,
+                    passed_at=utcnow() - timedelta(days=2),
+                )
+            )
+        s.commit()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from evaluator_cert.db.models import Annotation, ModuleProgress, Override, utcnow
+from evaluator_cert.db.models import Annotation, Override
 from evaluator_cert.services import attempts, trainee_stats
 from evaluator_cert.services.actors import Actor
 from evaluator_cert.simulation import simulated_answer
 from tests.app.conftest import app_as, page_text
+from tests.conftest import pass_every_module
 
 
 def _open(user, page: str):
@@ -147,18 +147,8 @@ def test_exam_page_explains_why_it_is_closed(app_ctx, make_user) -> None:
 def test_exam_result_shows_every_dimension_with_its_verdict(app_ctx, make_user) -> None:
     user = make_user("tina")
     actor, catalog = Actor.of(user), app_ctx.base_catalog
+    pass_every_module(app_ctx, user.id, "L1")
     with app_ctx.session() as s:
-        for module in catalog.modules_of("L1"):
-            s.add(
-                ModuleProgress(
-                    user_id=user.id,
-                    module_id=module.id,
-                    graded_items=module.gate.min_items,
-                    agreement=0.85,
-                    passed_at=utcnow() - timedelta(days=1),
-                )
-            )
-        s.commit()
         attempt_id = attempts.start_exam(s, actor, catalog, "L1")
         form = attempts.attempt_view(s, actor, catalog, attempt_id).item_ids
         rng = random.Random(1)

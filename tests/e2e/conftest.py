@@ -72,9 +72,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _healthy(base_url: str) -> bool:
+def _healthy(base_url: str, path: str = "/healthz") -> bool:
     try:
-        with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+        with urllib.request.urlopen(f"{base_url}{path}", timeout=2) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
@@ -113,9 +113,15 @@ def settings_from(env: Mapping[str, str]) -> Settings:
 
 
 @contextmanager
-def running_app(env: Mapping[str, str], port: int, log_path: Path) -> Iterator[str]:
-    """``streamlit run asgi.py`` on ``port`` with ``env``: yields the base URL once /healthz
-    answers, and stops the server's whole process group on exit."""
+def running_app(
+    env: Mapping[str, str],
+    port: int,
+    log_path: Path,
+    script: str = "asgi.py",
+    health_path: str = "/healthz",
+) -> Iterator[str]:
+    """``streamlit run <script>`` on ``port`` with ``env``: yields the base URL once
+    ``health_path`` answers, and stops the server's whole process group on exit."""
     base_url = f"http://127.0.0.1:{port}"
     env = {**env, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log:
@@ -125,7 +131,7 @@ def running_app(env: Mapping[str, str], port: int, log_path: Path) -> Iterator[s
                 "-m",
                 "streamlit",
                 "run",
-                "asgi.py",
+                script,
                 "--server.headless",
                 "true",
                 "--server.port",
@@ -141,12 +147,12 @@ def running_app(env: Mapping[str, str], port: int, log_path: Path) -> Iterator[s
         )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not _healthy(base_url):
+        while not _healthy(base_url, health_path):
             if process.poll() is not None:
                 pytest.fail(f"the app exited early:\n{log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
                 pytest.fail(
-                    f"/healthz not ok after {START_TIMEOUT_S:.0f} s:\n"
+                    f"{health_path} not ok after {START_TIMEOUT_S:.0f} s:\n"
                     f"{log_path.read_text()[-3000:]}"
                 )
             time.sleep(0.3)

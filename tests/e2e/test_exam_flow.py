@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from evaluator_cert.db.models import ModuleProgress, utcnow
 from evaluator_cert.runtime import AppContext
 from evaluator_cert.services import accounts
 from evaluator_cert.services.demo import ensure_demo_accounts
+from tests.conftest import pass_every_module
 from tests.e2e.test_trainee_journey import ITEM_HEADING, ROUTINES, log_in, settle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -22,22 +21,12 @@ ANSWERS = 3
 
 
 def _seed(ctx: AppContext) -> None:
+    """The demo accounts, with the trainee past every L1 module so the L1 exam is open."""
     ensure_demo_accounts(ctx)
-    passed = utcnow() - timedelta(days=2)
     with ctx.session() as s:
         trainee = accounts.get_user(s, "trainee")
         assert trainee is not None
-        for module in ctx.base_catalog.modules_of("L1"):
-            s.add(
-                ModuleProgress(
-                    user_id=trainee.id,
-                    module_id=module.id,
-                    graded_items=module.gate.min_items,
-                    agreement=0.85,
-                    passed_at=passed,
-                )
-            )
-        s.commit()
+    pass_every_module(ctx, trainee.id, "L1")
 
 
 @pytest.fixture

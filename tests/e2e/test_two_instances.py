@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,12 +26,12 @@ from sqlalchemy import select, text
 
 from evaluator_cert.config import Settings
 from evaluator_cert.db.engine import make_engine
-from evaluator_cert.db.models import Credential, ModuleProgress, utcnow
+from evaluator_cert.db.models import Credential, utcnow
 from evaluator_cert.runtime import AppContext
 from evaluator_cert.services import accounts
 from evaluator_cert.services.credentials import issue_credential, revoke_credential
 from evaluator_cert.services.demo import ensure_demo_accounts
-from tests.conftest import FIXTURE_CONTENT
+from tests.conftest import FIXTURE_CONTENT, pass_every_module
 from tests.e2e.conftest import app_env, free_port, running_app, settings_from
 from tests.e2e.test_trainee_journey import ITEM_HEADING, ROUTINES, log_in, settle
 
@@ -105,17 +104,7 @@ def _seed(ctx: AppContext) -> None:
     with ctx.session() as s:
         trainee = accounts.get_user(s, "trainee")
         assert trainee is not None
-        for module in ctx.base_catalog.modules_of("L1"):
-            s.add(
-                ModuleProgress(
-                    user_id=trainee.id,
-                    module_id=module.id,
-                    graded_items=module.gate.min_items,
-                    agreement=0.85,
-                    passed_at=utcnow() - timedelta(days=2),
-                )
-            )
-        s.commit()
+    pass_every_module(ctx, trainee.id, "L1")
 
 
 @pytest.fixture

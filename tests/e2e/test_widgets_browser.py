@@ -8,20 +8,12 @@ run on a one-item page served by ``streamlit run``, so each test opens the item 
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from evaluator_cert.config import REPO_ROOT
-from tests.e2e.conftest import START_TIMEOUT_S, app_env, free_port
+from tests.e2e.conftest import app_env, free_port, running_app
 
 pytestmark = pytest.mark.browser
 
@@ -41,54 +33,16 @@ if answer is not None:
 """
 
 
-def _healthy(base_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def widget_page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
     """``widget_page(item_id)``: the URL of a page showing that item's answer widget."""
     folder = tmp_path_factory.mktemp("widgets")
     script = folder / "one_item.py"
     script.write_text(ONE_ITEM_PAGE)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {**app_env({}), "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    with (folder / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(script),
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, stopped as a whole below
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not _healthy(base_url):
-            assert process.poll() is None, (folder / "server.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the widget page did not start"
-            time.sleep(0.3)
+    with running_app(
+        app_env({}), free_port(), folder / "server.log", str(script), "/_stcore/health"
+    ) as base_url:
         yield lambda item_id: f"{base_url}/?item={item_id}"
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
 
 
 def _open(page: Any, url: str, wait: Callable[..., None]) -> None:
