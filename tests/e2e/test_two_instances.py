@@ -288,6 +288,7 @@ def test_answer_and_credential_from_one_instance_are_seen_on_the_other(
         verdict_heading = page_b.locator("[data-testid='stAlertContentSuccess'] h3")
         verdict_heading.wait_for()
         assert verdict_heading.inner_text().strip() == "Valid"
-        assert credential_id in page_b.get_by_test_id("stMain").inner_text()
+        # The details list under the verdict names the credential (it may render a moment later).
+        page_b.get_by_test_id("stMain").get_by_text(credential_id).first.wait_for()
     finally:
         context_b.close()
