@@ -96,6 +96,8 @@ def test_qr_code_on_the_certificate_opens_a_valid_verdict(
     verdict = page.locator("[data-testid='stAlertContentSuccess'] h3")
     verdict.wait_for()
     assert verdict.inner_text().strip() == "Valid"
+    # The details list under the verdict may render a moment after the verdict itself.
+    page.get_by_test_id("stMain").get_by_text(credential_id).first.wait_for()
     body = page.locator("[data-testid='stMain']").inner_text()
     assert credential_id in body
     assert "Grace Hopper" in body
