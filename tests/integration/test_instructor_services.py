@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from datetime import timedelta
+from typing import Any
 
 import krippendorff
 import numpy as np
@@ -378,12 +379,17 @@ def test_accepted_dispute_regrades_everyone(ctx: AppContext) -> None:
     assert {"dispute.open", "dispute.accept"} <= actions
 
 
-def test_rejected_dispute_sends_reason_back(ctx: AppContext) -> None:
-    catalog = ctx.base_catalog
+def _challenged(ctx: AppContext) -> tuple[Actor, Actor, Any]:
+    """(instructor ivy, trainee amy, item): amy practised L1_M001 and challenges its first item."""
     ivy = _user(ctx, "ivy", "instructor", None)
     amy = _user(ctx, "amy")
     _practise(ctx, amy, "L1_M001", 0.9)
-    item = catalog.practice_items("L1_M001")[0]
+    return ivy, amy, ctx.base_catalog.practice_items("L1_M001")[0]
+
+
+def test_rejected_dispute_sends_reason_back(ctx: AppContext) -> None:
+    catalog = ctx.base_catalog
+    ivy, amy, item = _challenged(ctx)
     with ctx.session() as s:
         dispute = disputes.open_dispute(s, amy, catalog, item.id, "I think this is mislabelled.")
         with pytest.raises(NotAllowedError):
@@ -532,10 +538,7 @@ def test_a_second_review_by_the_same_reviewer_is_refused(ctx: AppContext) -> Non
 
 def test_a_settled_dispute_cannot_be_settled_again(ctx: AppContext) -> None:
     catalog = ctx.base_catalog
-    ivy = _user(ctx, "ivy", "instructor", None)
-    amy = _user(ctx, "amy")
-    _practise(ctx, amy, "L1_M001", 0.9)
-    item = catalog.practice_items("L1_M001")[0]
+    ivy, amy, item = _challenged(ctx)
     with ctx.session() as s:
         dispute = disputes.open_dispute(s, amy, catalog, item.id, "I think this is mislabelled.")
         disputes.reject_dispute(s, ivy, dispute.id, "The rubric's clause 3 settles it.")
