@@ -140,7 +140,11 @@ def _position(page: Any) -> tuple[int, int]:
 
 
 def _answer_current_item(page: Any, wait: Callable[..., None]) -> None:
-    labels = page.get_by_test_id("stForm").get_by_role("radiogroup")
+    form = page.get_by_test_id("stForm")
+    # count() does not wait: first wait for the item's control, radio labels or span pills
+    form.locator("[role='radiogroup'], [data-testid='stButtonGroup']").first.wait_for()
+    page.get_by_role("button", name="Submit answer").wait_for()
+    labels = form.get_by_role("radiogroup")
     if labels.count():  # classification: pick the first label by clicking its text
         radio = labels.first.get_by_role("radio").first
         radio.locator("xpath=ancestor::label").click()

@@ -89,8 +89,9 @@ def graded_items(page: Any, wait: Callable[..., None]) -> int | None:
     page.get_by_role("heading", name="My agreement with the experts").wait_for()
     settle(page, wait)
     metric = page.get_by_test_id("stMetric").filter(has_text="Graded items")
+    empty = page.get_by_text("Answer practice items to see your agreement here.")
+    metric.or_(empty).first.wait_for()  # count() does not wait for either to render
     if metric.count() == 0:
-        page.get_by_text("Answer practice items to see your agreement here.").wait_for()
         return None
     return int(metric.get_by_test_id("stMetricValue").inner_text())
 
@@ -104,6 +105,7 @@ def choose_module(page: Any, module_id: str, wait: Callable[..., None]) -> None:
     page.get_by_role("link", name=f"Read the {module_id} lesson").wait_for()
     settle(page, wait)
     start = page.get_by_role("button", name="Start the practice set")
+    start.or_(page.get_by_role("heading", name=ITEM_HEADING)).first.wait_for()
     if start.count():
         start.click()
         page.get_by_role("heading", name=ITEM_HEADING).wait_for()
