@@ -74,6 +74,14 @@ accept, reject = st.tabs(["Accept and correct the gold", "Reject"])
 with accept:
     with st.form(f"accept_{dispute_id}"):
         corrected = gold_editor(item, f"gold_{dispute_id}")
+        explanation = st.text_area(
+            "Expert explanation",
+            value=item.explanation,
+            key=f"explanation_{dispute_id}",
+            max_chars=disputes.MAX_EXPLANATION,
+            help="Shown to every trainee after they answer this item: make it agree with the "
+            "corrected gold. Left as it is, it stays unchanged.",
+        )
         text = st.text_area(
             "What to tell the trainee",
             key=f"accept_text_{dispute_id}",
@@ -83,7 +91,13 @@ with accept:
     if accepted:
         with user_errors(), ctx.session() as session:
             result = disputes.accept_dispute(
-                session, actor, ctx.base_catalog, dispute_id, corrected, text
+                session,
+                actor,
+                ctx.base_catalog,
+                dispute_id,
+                corrected,
+                text,
+                explanation=explanation,
             )
             flash(
                 f"Challenge #{dispute_id} accepted: gold corrected (content version "

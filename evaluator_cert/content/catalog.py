@@ -139,15 +139,19 @@ class Catalog:
 
     # -- corrections -----------------------------------------------------------------
 
-    def with_gold_overrides(self, overrides: Mapping[str, Any]) -> Catalog:
+    def with_gold_overrides(
+        self, overrides: Mapping[str, Any], *, explanations: Mapping[str, str] | None = None
+    ) -> Catalog:
         """A catalog whose items carry corrected gold (e.g. after an accepted dispute).
 
         The value is what the item's ``gold`` field holds, as plain data; for fact_check it
-        is ``{claim_id: verdict}`` (claims not named keep their gold). Invalid corrections
-        raise :class:`ContentError` naming the item's file and line.
+        is ``{claim_id: verdict}`` (claims not named keep their gold). ``explanations`` may
+        rewrite the expert explanation of corrected items. Invalid corrections raise
+        :class:`ContentError` naming the item's file and line.
         """
         if not overrides:
             return self
+        explanations = explanations or {}
         problems: list[Problem] = []
         replaced: dict[str, Item] = {}
         for item_id, gold in overrides.items():
@@ -156,7 +160,7 @@ class Catalog:
             item = self._items[item_id]
             origin = self._origins[item_id]
             try:
-                replaced[item_id] = _override(item, gold)
+                replaced[item_id] = _override(item, gold, explanations.get(item_id))
             except ValidationError as exc:
                 for e in exc.errors():
                     _, msg = humanize_error(
@@ -190,8 +194,10 @@ class Catalog:
         )
 
 
-def _override(item: Item, gold: Any) -> Item:
+def _override(item: Item, gold: Any, explanation: str | None = None) -> Item:
     data = item.model_dump(mode="python")
+    if explanation is not None:
+        data["explanation"] = explanation
     if isinstance(item, FactCheckItem):
         if not isinstance(gold, Mapping):
             raise TypeError("fact_check gold must be a mapping {claim_id: verdict}")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from evaluator_cert.content.schema import Item
 
 MAX_REASON = 2000
+MAX_EXPLANATION = 4000
 
 
 def open_dispute(
@@ -243,11 +244,16 @@ def accept_dispute(
     corrected_gold: Any,
     resolution: str,
     *,
+    explanation: str | None = None,
     now: datetime | None = None,
 ) -> Regrade:
     """Correct the gold (a new content version), regrade every trainee's practice answers to
-    the item, recompute their module progress and tell them."""
-    from evaluator_cert.services.content import gold_overrides
+    the item, recompute their module progress and tell them.
+
+    ``explanation``, when given and different, rewrites the expert explanation trainees see
+    after answering the item, so it agrees with the corrected gold.
+    """
+    from evaluator_cert.services.content import corrections
     from evaluator_cert.services.overrides import notify
     from evaluator_cert.services.reviews import recompute_module_progress
 
@@ -255,18 +261,25 @@ def accept_dispute(
     now = now or utcnow()
     dispute = _open_dispute(session, dispute_id)
     resolution = _resolution(resolution)
-    overrides = {**gold_overrides(session), dispute.item_id: corrected_gold}
+    gold, explanations = corrections(session)
+    gold[dispute.item_id] = corrected_gold
+    explanation = _new_explanation(explanation, explanations, base_catalog, dispute.item_id)
+    if explanation is not None:
+        explanations[dispute.item_id] = explanation
     try:
-        catalog = base_catalog.with_gold_overrides(overrides)
+        catalog = base_catalog.with_gold_overrides(gold, explanations=explanations)
     except ContentError as exc:
         raise InvalidInputError(
-            f"That gold does not fit the item: {exc.problems[0].message}"
+            f"That correction does not fit the item: {exc.problems[0].message}"
         ) from exc
+    # Gold may hold schema objects (spans, boxes, claims): store plain JSON.
+    stored: dict[str, Any] = {"gold": to_jsonable_python(corrected_gold)}
+    if explanation is not None:
+        stored["explanation"] = explanation
     session.add(
         GoldOverride(
             item_id=dispute.item_id,
-            # Gold may hold schema objects (spans, boxes, claims): store plain JSON.
-            gold={"gold": to_jsonable_python(corrected_gold)},
+            gold=stored,
             dispute_id=dispute.id,
             created_by=actor.id,
             created_at=now,
@@ -288,6 +301,7 @@ def accept_dispute(
         dispute.item_id,
         dispute=dispute.id,
         gold=corrected_gold,
+        explanation_rewritten=explanation is not None,
         content_version=catalog.version,
         regraded=regraded,
         changed=changed,
@@ -334,6 +348,19 @@ def _open_dispute(session: Session, dispute_id: int) -> Dispute:
             f"Challenge #{dispute_id} was already {dispute.status}; nothing was changed."
         )
     return dispute
+
+
+def _new_explanation(
+    text: str | None, explanations: dict[str, str], base_catalog: Catalog, item_id: str
+) -> str | None:
+    """The rewritten explanation, or None when there is none or it is the one in force."""
+    if text is None or not text.strip():
+        return None
+    text = text.strip()
+    if len(text) > MAX_EXPLANATION:
+        raise InvalidInputError(f"Keep the explanation under {MAX_EXPLANATION} characters.")
+    in_force = explanations.get(item_id, base_catalog.item(item_id).explanation)
+    return None if text == in_force.strip() else text
 
 
 def _resolution(text: str) -> str:

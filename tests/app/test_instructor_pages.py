@@ -349,6 +349,10 @@ def test_accepting_a_challenge_reports_the_regrade_and_closes_it(cohort, app_ctx
     assert isinstance(item, ClassificationItem)
     new_gold = next(label for label in item.labels if label != item.gold)
     at.selectbox(key=f"gold_{dispute_id}").set_value(new_gold)
+    box = at.text_area(key=f"explanation_{dispute_id}")
+    assert box.value == item.explanation  # shown as it stands, ready to edit
+    rewritten = "The last sentence decides the tone, and it reverses everything before it."
+    box.input(rewritten)
     at.text_area(key=f"accept_text_{dispute_id}").input("Right: the last sentence decides.")
     next(b for b in at.button if b.label == "Accept, correct and regrade").click()
     at.run()
@@ -364,6 +368,7 @@ def test_accepting_a_challenge_reports_the_regrade_and_closes_it(cohort, app_ctx
     assert f"{len(answers)} answer" in " ".join(notices(at))
     assert f"regraded, {moved} changed" in " ".join(notices(at))
     assert _dispute(app_ctx, dispute_id).status == "accepted"
+    assert app_ctx.catalog().item(item.id).explanation == rewritten
     # Not shown as open any more: the list is read again after the action.
     assert dispute_id not in at.dataframe[0].value["id"].tolist()
     assert not [o for o in at.selectbox[0].options if o.startswith(f"#{dispute_id} ")]

@@ -692,3 +692,40 @@ def test_panel_warnings_and_plain_id_check(ctx: AppContext) -> None:
     assert "These do not: L2_OTHER, P00." in message
     assert "pattern" not in message
     assert gold.item_id_problem(["L1_OK_1", "L2_OTHER"]) is None
+
+
+def test_accepting_a_challenge_can_rewrite_the_explanation(ctx: AppContext) -> None:
+    catalog = ctx.base_catalog
+    ivy, amy, item = _challenged(ctx)
+    bob = _user(ctx, "bob")
+    _practise(ctx, bob, "L1_M001", 0.9, seed=2)
+    gold = disputes.gold_value(item)
+    rewritten = "The closing sentence reverses the praise before it, so the tone is negative."
+    with ctx.session() as s:
+        first = disputes.open_dispute(s, amy, catalog, item.id, "The explanation misreads it.")
+        with pytest.raises(InvalidInputError, match="does not fit the item.*explanation"):
+            disputes.accept_dispute(
+                s, ivy, catalog, first.id, gold, "Agreed, rewritten.", explanation="Too short."
+            )
+        with pytest.raises(InvalidInputError, match="under 4000 characters"):
+            disputes.accept_dispute(
+                s, ivy, catalog, first.id, gold, "Agreed, rewritten.", explanation="x" * 4001
+            )
+        s.rollback()
+        assert s.get(Dispute, first.id).status == "open"
+        assert not s.scalars(select(GoldOverride)).all()
+        result = disputes.accept_dispute(
+            s, ivy, catalog, first.id, gold, "Agreed, rewritten.", explanation=rewritten
+        )
+    current = ctx.catalog()
+    assert current.item(item.id).explanation == rewritten
+    assert current.version == result.content_version != catalog.version
+    # A later correction that leaves the text as shown keeps the rewrite in force.
+    with ctx.session() as s:
+        second = disputes.open_dispute(s, bob, current, item.id, "Still not convinced by it.")
+        disputes.accept_dispute(
+            s, ivy, catalog, second.id, gold, "Confirmed once more.", explanation=rewritten
+        )
+        stored = s.scalars(select(GoldOverride).order_by(GoldOverride.id)).all()
+    assert [row.gold.get("explanation") for row in stored] == [rewritten, None]
+    assert ctx.catalog().item(item.id).explanation == rewritten
