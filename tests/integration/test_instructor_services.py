@@ -703,7 +703,7 @@ def test_accepting_a_challenge_can_rewrite_the_explanation(ctx: AppContext) -> N
     rewritten = "The closing sentence reverses the praise before it, so the tone is negative."
     with ctx.session() as s:
         first = disputes.open_dispute(s, amy, catalog, item.id, "The explanation misreads it.")
-        with pytest.raises(InvalidInputError, match="does not fit the item.*explanation"):
+        with pytest.raises(InvalidInputError, match=r"does not fit the item.*explanation"):
             disputes.accept_dispute(
                 s, ivy, catalog, first.id, gold, "Agreed, rewritten.", explanation="Too short."
             )
