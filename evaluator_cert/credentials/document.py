@@ -54,9 +54,9 @@ class AchievementInfo:
 
 @dataclass(frozen=True, slots=True)
 class AgreementResult:
-    """Agreement with expert gold at certification time, e.g. Cohen's kappa 0.78 >= 0.70."""
+    """Agreement with expert gold at certification time, e.g. 0.78 against a required 0.70."""
 
-    metric: str  # human-readable name, e.g. "Cohen's kappa"
+    metric: str  # how the value is computed, in words a verifier can read
     value: float
     required: float | None = None
     value_min: float = -1.0

@@ -80,7 +80,12 @@ PUBLIC_FIELDS = (
     "revocation_reason",
     "credential_jwt",
 )
-AGREEMENT_METRIC = "Cohen's kappa"
+# What grading.combined_agreement computes, named in full: a verifier must not read it as a
+# plain Cohen's kappa.
+AGREEMENT_METRIC = (
+    "Cohen's kappa over categorical decisions, quadratic weighted kappa over rubric ratings "
+    "and mean item score over other task types, weighted by their item counts"
+)
 DEMO_COHORT = "demo-cohort"
 DEMO_EXCLUDED_USER = "trainee"  # the demo account people log in as keeps a clean record
 
@@ -190,7 +195,7 @@ def criteria_narrative(level: Level, catalog: Catalog) -> str:
         f"Passed every {level.id} module ({modules}) at the required agreement with expert "
         f"gold labels, then the {level.id} {level.title} exam: a timed form of "
         f"{rules.form_size} items drawn from the level's bank, answered within "
-        f"{rules.time_limit_minutes} minutes, at chance-corrected agreement with expert gold "
+        f"{rules.time_limit_minutes} minutes, at agreement with expert gold "
         f"({AGREEMENT_METRIC}) of at least {rules.pass_threshold:.2f} overall, with no task "
         f"type or rubric dimension below {rules.dimension_threshold:.2f} on the evidence of "
         "the form."

@@ -99,6 +99,11 @@ def test_issue_builds_a_signed_ob3_credential(ctx: AppContext) -> None:
     narrative = achievement["criteria"]["narrative"]
     assert f"{level.exam.pass_threshold:.2f}" in narrative
     assert str(level.exam.form_size) in narrative
+    # The figure is the exam's combined agreement, and the document says how it is made.
+    (description,) = achievement["resultDescription"]
+    for text in (narrative, description["name"]):
+        assert "quadratic weighted kappa over rubric ratings" in text
+        assert "mean item score over other task types" in text
     assert vc["credentialStatus"]["statusListIndex"] == str(row.status_list_index)
     assert vc["credentialStatus"]["statusListCredential"] == creds.status_list_url(ctx.settings)
     identifiers = vc["credentialSubject"]["identifier"]
