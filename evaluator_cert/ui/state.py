@@ -66,12 +66,17 @@ def current_actor() -> Actor | None:
     actor = st.session_state.get(ACTOR_KEY)
     if actor is not None:
         sid = st.session_state.get(SESSION_KEY)
-        if sid and not _session_alive(sid):
+        if not sid:
+            return actor
+        fresh = _session_actor(sid)
+        if fresh is None:
             # Logged out elsewhere, password changed, or idle too long.
             st.session_state.pop(ACTOR_KEY, None)
             st.session_state.pop(SESSION_KEY, None)
             return None
-        return actor
+        # Read each run: a name changed on another device shows here at once.
+        st.session_state[ACTOR_KEY] = fresh
+        return fresh
     if st.session_state.get("_cookie_checked"):
         return _actor_from_single_sign_on()
     st.session_state["_cookie_checked"] = True
@@ -101,10 +106,11 @@ def _actor_from_single_sign_on() -> Actor | None:
         return log_in(user)
 
 
-def _session_alive(sid: str) -> bool:
+def _session_actor(sid: str) -> Actor | None:
     ctx = app()
     with ctx.session() as session:
-        return accounts.resume_session(session, ctx.settings, sid) is not None
+        user = accounts.resume_session(session, ctx.settings, sid)
+        return None if user is None else Actor.of(user)
 
 
 def require(*roles: str) -> Actor:

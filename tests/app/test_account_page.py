@@ -119,6 +119,23 @@ def test_display_name_change_shows_everywhere_at_once(app_ctx: AppContext, make_
         assert s.get(User, user.id).display_name == "Ada Lovelace"  # type: ignore[union-attr]
 
 
+def test_a_name_changed_on_one_device_shows_on_the_other_at_its_next_click(
+    app_ctx: AppContext, make_user
+) -> None:
+    user = make_user("ada", display_name="ada")
+    with app_ctx.session() as s:
+        laptop = accounts.start_session(s, app_ctx.settings, user)
+        phone = accounts.start_session(s, app_ctx.settings, user)
+    on_phone = _account(user, phone.id)
+    assert "Signed in as **ada**" in page_text(_next_click(on_phone))
+    on_laptop = _account(user, laptop.id)
+    _field(on_laptop, "Display name").input("Ada Lovelace")
+    _submit(on_laptop, "Save name")
+    after = _next_click(on_phone)
+    assert after.session_state[ACTOR_KEY].display_name == "Ada Lovelace"
+    assert "Signed in as **Ada Lovelace**" in page_text(after)
+
+
 def test_refused_display_name_stays_in_the_field(app_ctx: AppContext, make_user) -> None:
     user = make_user("ada", display_name="Ada")
     at = _account(user)
