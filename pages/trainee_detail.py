@@ -65,11 +65,11 @@ with user_errors(), ctx.session() as session:
     with tabs[4]:
         table(detail.credentials, "t_credentials", file_name="credentials.csv")
 
-st.subheader("Overrides")
+st.subheader("Overrides and remediation")
 st.caption("Each needs a reason; it is recorded in the audit log and shown to the trainee.")
 kind = st.radio(
-    "Override",
-    ["Unlock a module", "Grant an extra exam attempt", "Lift remediation"],
+    "Action",
+    ["Unlock a module", "Grant an extra exam attempt", "Assign remediation", "Lift remediation"],
     horizontal=True,
 )
 override_form = form_key("override")
@@ -83,8 +83,21 @@ with st.form(override_form):
         target = st.selectbox(
             "Level", [lv.id for lv in catalog.levels], key=f"{override_form}_level"
         )
+    elif kind == "Assign remediation":
+        # Offered first: the modules where this trainee is furthest below the bar.
+        weakest = dash.modules.dropna(subset=["agreement"]).sort_values("agreement")
+        below = [str(m) for m in weakest.loc[weakest["agreement"] < threshold, "module"]]
+        target = st.multiselect(
+            "Modules to pass again",
+            [m.id for m in catalog.modules],
+            default=below[:2],
+            key=f"{override_form}_modules",
+            help="They count as not passed, and exams close, until the trainee passes them again.",
+        )
     reason = st.text_area("Reason", max_chars=overrides.MAX_REASON, key=f"{override_form}_reason")
-    applied = st.form_submit_button("Apply override", type="primary")
+    applied = st.form_submit_button(
+        "Assign remediation" if kind == "Assign remediation" else "Apply override", type="primary"
+    )
 if applied:
     with user_errors(), ctx.session() as session:
         if kind == "Unlock a module":
@@ -93,9 +106,13 @@ if applied:
         elif kind == "Grant an extra exam attempt":
             overrides.grant_extra_attempt(session, actor, catalog, user_id, str(target), reason)
             done = f"an extra {target} exam attempt granted"
+        elif kind == "Assign remediation":
+            modules = list(target or [])
+            overrides.assign_remediation(session, actor, catalog, user_id, modules, reason)
+            done = f"{', '.join(modules)} reassigned"
         else:
             overrides.lift_remediation(session, actor, user_id, reason)
             done = "remediation lifted"
-        flash(f"Override recorded for {labels[user_id]}: {done}.")
+        flash(f"Recorded for {labels[user_id]}: {done}.")
         reset_form("override")
         st.rerun()

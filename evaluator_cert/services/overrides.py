@@ -1,5 +1,6 @@
 """Instructor exceptions to the gates (unlock a module, an extra exam attempt, lift
-remediation), and the short notices a trainee sees about them and about regraded answers.
+remediation), remediation an instructor assigns, and the short notices a trainee sees about
+them and about regraded answers.
 
 Every override needs a reason, lands in the Override table (progression reads it) and in the
 audit log; notices are audit rows too, so the trail and the trainee's view cannot disagree.
@@ -20,7 +21,7 @@ from evaluator_cert.db.models import AuditLog, Override, Remediation, User, utcn
 from evaluator_cert.errors import ConflictError, InvalidInputError, NotFoundError
 from evaluator_cert.services import audit
 from evaluator_cert.services.actors import Actor, require_role
-from evaluator_cert.services.attempts import trainee_record
+from evaluator_cert.services.attempts import start_remediation, trainee_record
 
 if TYPE_CHECKING:
     from evaluator_cert.content.catalog import Catalog
@@ -153,6 +154,41 @@ def lift_remediation(
     )
     session.commit()
     return row
+
+
+def assign_remediation(
+    session: Session,
+    actor: Actor,
+    catalog: Catalog,
+    user_id: int,
+    module_ids: Iterable[str],
+    reason: str,
+    *,
+    now: datetime | None = None,
+) -> Remediation:
+    """Reassign modules by an instructor's judgement (drift does it by the numbers): they
+    count as not passed, and exams close, until the trainee passes them again."""
+    require_role(actor, "instructor", "admin")
+    reason = _reason(reason)
+    now = now or utcnow()
+    wanted = list(dict.fromkeys(module_ids))
+    if not wanted:
+        raise InvalidInputError("Choose at least one module to reassign.")
+    known = {m.id for m in catalog.modules}
+    unknown = [m for m in wanted if m not in known]
+    if unknown:
+        raise NotFoundError(f"There is no module {', '.join(unknown)}.")
+    user = _trainee(session, user_id)
+    remediation = start_remediation(session, actor, user.id, wanted, reason, now=now)
+    notify(
+        session,
+        actor,
+        [user.id],
+        f"{actor.display_name} reassigned {', '.join(wanted)} on {now:%Y-%m-%d}: {reason} "
+        "Pass them again to reopen your exams.",
+    )
+    session.commit()
+    return remediation
 
 
 def overrides_frame(session: Session, actor: Actor, *, user_id: int | None = None) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
 from evaluator_cert.content.schema import ClassificationItem
-from evaluator_cert.db.models import Annotation, Attempt, Dispute, Review, User, utcnow
+from evaluator_cert.db.models import Annotation, Attempt, Dispute, Remediation, Review, User, utcnow
 from evaluator_cert.runtime import AppContext
 from evaluator_cert.services import attempts, calibration, disputes, overrides, reviews
 from evaluator_cert.services.actors import Actor
@@ -506,6 +506,29 @@ def test_an_override_shows_at_once_and_its_form_empties(cohort, app_ctx) -> None
     at.run()
     assert any("Give a reason" in e.value for e in at.error)
     assert len(at.dataframe[2].value) == before + 1
+
+
+def test_an_instructor_assigns_remediation_from_the_trainee_page(cohort, app_ctx) -> None:
+    bob = cohort["trainees"][1]
+    at = open_page(cohort["ivy"], "trainee_detail.py")
+    at.session_state["detail_user"] = bob.id
+    at.run()
+    before = len(at.dataframe[1].value)  # the Remediation tab
+    next(r for r in at.radio if r.label == "Action").set_value("Assign remediation")
+    at.run()
+    picker = at.multiselect(key=f"{_form(at, 'override')}_modules")
+    picker.set_value(["L1_M002"])
+    at.text_area(key=f"{_form(at, 'override')}_reason").input("Rubric ratings drift upward.")
+    next(b for b in at.button if b.label == "Assign remediation").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert any("L1_M002 reassigned" in n for n in notices(at))
+    remediation_tab = at.dataframe[1].value
+    assert len(remediation_tab) == before + 1
+    with app_ctx.session() as s:
+        rows = s.scalars(select(Remediation).where(Remediation.user_id == bob.id)).all()
+    assert [r.module_ids for r in rows][-1] == ["L1_M002"]
+    assert rows[-1].reason == "Rubric ratings drift upward."
 
 
 def _form(at: AppTest, name: str) -> str:

@@ -40,6 +40,7 @@ from evaluator_cert.errors import (
     InvalidInputError,
     NotAllowedError,
     NotEligibleError,
+    NotFoundError,
 )
 from evaluator_cert.runtime import AppContext
 from evaluator_cert.services import (
@@ -57,6 +58,7 @@ from evaluator_cert.services import (
 from evaluator_cert.services.actors import Actor
 from evaluator_cert.services.credentials import issue_credential
 from evaluator_cert.simulation import simulated_answer
+from tests.conftest import pass_every_module
 
 PASSWORD = "pass-word-123"
 
@@ -729,3 +731,37 @@ def test_accepting_a_challenge_can_rewrite_the_explanation(ctx: AppContext) -> N
         stored = s.scalars(select(GoldOverride).order_by(GoldOverride.id)).all()
     assert [row.gold.get("explanation") for row in stored] == [rewritten, None]
     assert ctx.catalog().item(item.id).explanation == rewritten
+
+
+def test_an_instructor_assigns_remediation_with_a_reason(ctx: AppContext) -> None:
+    catalog = ctx.base_catalog
+    ivy = _user(ctx, "ivy", "instructor", None)
+    amy = _user(ctx, "amy")
+    pass_every_module(ctx, amy.id, "L1")
+    reason = "Her span answers in the team's live queue miss nested entities."
+    with ctx.session() as s:
+        assert attempts.trainee_overview(s, ivy, catalog, user_id=amy.id).exams["L1"].open
+        for modules, why, error in (
+            ([], reason, InvalidInputError),
+            (["L1_M404"], reason, NotFoundError),
+            (["L1_M001"], "too short", InvalidInputError),
+        ):
+            with pytest.raises(error):
+                overrides.assign_remediation(s, ivy, catalog, amy.id, modules, why)
+        with pytest.raises(NotAllowedError):
+            overrides.assign_remediation(s, amy, catalog, amy.id, ["L1_M001"], reason)
+        with pytest.raises(NotFoundError):
+            overrides.assign_remediation(s, ivy, catalog, ivy.id, ["L1_M001"], reason)
+        assert not s.scalars(select(Remediation)).all()
+        overrides.assign_remediation(s, ivy, catalog, amy.id, ["L1_M004", "L1_M004"], reason)
+    with ctx.session() as s:
+        (row,) = s.scalars(select(Remediation)).all()
+        assert row.user_id == amy.id and row.module_ids == ["L1_M004"] and row.reason == reason
+        overview = attempts.trainee_overview(s, ivy, catalog, user_id=amy.id)
+        assert not overview.exams["L1"].open
+        assert overview.modules["L1_M004"].open and not overview.modules["L1_M004"].passed
+        assert overview.modules["L1_M001"].passed
+        started = s.scalar(select(AuditLog).where(AuditLog.action == "remediation.start"))
+        assert started is not None and started.actor == "ivy"
+        notices = overrides.notices_for(s, amy)
+    assert any("reassigned L1_M004" in n and reason in n for n in notices)
