@@ -328,6 +328,11 @@ CASES: dict[str, Case] = {
         )
     ),
     # overrides
+    "overrides.assign_remediation": case(*STAFF)(
+        lambda e, s, a: overrides.assign_remediation(
+            s, a, e.catalog, e.actors[OTTO].id, ["L1_M001"], "Live-queue spot checks disagree."
+        )
+    ),
     "overrides.grant_extra_attempt": case(*STAFF)(
         lambda e, s, a: overrides.grant_extra_attempt(
             s, a, e.catalog, e.actors[OTTO].id, "L1", "Illness during the last attempt."
