@@ -46,12 +46,17 @@ def _open(settings: Settings) -> AppContext:
 
 
 def cmd_init_db(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluator_cert.services.cohort import backfill_rolling
     from evaluator_cert.services.setup import ensure_admin
 
     ctx = _open(settings)
     with ctx.session() as session:
         password = ensure_admin(session, settings)
+        # Trainees whose summary row a migration dropped, or who predate it.
+        rebuilt = backfill_rolling(session, ctx.catalog())
     print(f"Database ready: {ctx.engine.url.render_as_string(hide_password=True)}")
+    if rebuilt:
+        print(f"Rebuilt the rolling agreement of {rebuilt} trainees.")
     if password:
         print("Created the admin account. Note this password now; it is not shown again:")
         print(f"  username: admin\n  password: {password}")

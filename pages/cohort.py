@@ -47,15 +47,15 @@ c3.metric("In remediation", int(counts.get("remediation", 0)))
 c4.metric("Certified", int(counts.get("certified", 0)))
 
 st.subheader("Rolling agreement across the cohort")
-kappas = frame.dropna(subset=["rolling_kappa"])
-if kappas.empty:
-    st.caption("No trainee has labelling answers yet.")
+rolling = frame.dropna(subset=["rolling_agreement"])
+if rolling.empty:
+    st.caption("No trainee has graded practice answers yet.")
 else:
     fig = figures.status_histogram(
-        kappas,
-        "rolling_kappa",
+        rolling,
+        "rolling_agreement",
         level0.drift_threshold,
-        f"kappa over the last {level0.drift_window} items",
+        f"agreement over the last {level0.drift_window} items",
     )
     st.plotly_chart(fig, key="cohort_hist")
 
@@ -68,8 +68,18 @@ table(
     file_name="cohort.csv",
     page_size=PAGE_SIZE,
     column_config={
+        "rolling_agreement": st.column_config.NumberColumn(
+            f"agreement, last {window} items",
+            format="%.2f",
+            help="The figure remediation is decided on, as on the trainee's own dashboard.",
+        ),
+        "previous_agreement": st.column_config.NumberColumn(
+            f"agreement, the {window} items before", format="%.2f"
+        ),
         "rolling_kappa": st.column_config.NumberColumn(
-            f"rolling κ, last {window} items", format="%.2f"
+            f"κ of label decisions, last {window} items",
+            format="%.2f",
+            help="Cohen's kappa over the categorical decisions alone, with its 95% interval.",
         ),
         "kappa_low": st.column_config.NumberColumn("95% low", format="%.2f"),
         "kappa_high": st.column_config.NumberColumn("95% high", format="%.2f"),

@@ -212,7 +212,12 @@ class ModuleProgress(Base):
 
 class TraineeRolling(Base):
     """Per-trainee rolling agreement, kept current where answers are written so the cohort
-    view reads one row per trainee instead of re-deriving it from stored grades."""
+    view reads one row per trainee instead of re-deriving it from stored grades.
+
+    ``rolling_agreement`` is the figure the drift rule and the trainee's dashboard use
+    (``grading.rolling_agreement``); the kappa columns are the pooled kappa over the label
+    decisions alone, with its interval, as a second view of the same window.
+    """
 
     __tablename__ = "trainee_rolling"
 
@@ -224,6 +229,8 @@ class TraineeRolling(Base):
     kappa_low: Mapped[float | None] = mapped_column(Float)
     kappa_high: Mapped[float | None] = mapped_column(Float)
     previous_kappa: Mapped[float | None] = mapped_column(Float)  # the window before (trend)
+    rolling_agreement: Mapped[float | None] = mapped_column(Float)  # the last drift window
+    previous_agreement: Mapped[float | None] = mapped_column(Float)  # the window before
     last_activity: Mapped[datetime | None]  # the latest answer of any kind
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 

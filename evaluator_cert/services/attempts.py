@@ -540,9 +540,9 @@ def _update_practice_progress(
     # One read of the last 2 x window practice grades serves the summary and the drift check.
     window = catalog.levels[0].drift_window
     rows = _recent_practice_rows(session, actor.id, 2 * window)
-    _write_rolling(session, actor.id, rows, window)
+    recent, _ = _write_rolling(session, actor.id, rows, window, catalog)
     if remediation is None:
-        _check_drift(session, actor, catalog, now, _as_grades(rows[:window], catalog))
+        _check_drift(session, actor, catalog, now, recent)
 
 
 def _finite(value: float | None) -> float | None:
@@ -590,13 +590,23 @@ def recent_grades(
     return _as_grades(_recent_practice_rows(session, user_id, window), catalog)
 
 
+def rolling_windows(
+    rows: Sequence[tuple[str, Grade]], window: int, catalog: Catalog
+) -> tuple[list[grading.ItemGrade], list[grading.ItemGrade]]:
+    """Newest-first (item id, grade) rows -> the grades of the last ``window`` answers and of
+    the ``window`` before them, each oldest first."""
+    return _as_grades(rows[:window], catalog), _as_grades(rows[window : 2 * window], catalog)
+
+
 def _write_rolling(
     session: Session,
     user_id: int,
     rows: Sequence[tuple[str, Grade]],
     window: int,
-) -> TraineeRolling:
-    """Store the trainee's rolling figures, computed from their newest-first practice rows."""
+    catalog: Catalog,
+) -> tuple[list[grading.ItemGrade], TraineeRolling]:
+    """Store the trainee's rolling figures, computed from their newest-first practice rows.
+    Returns the last window's grades (the drift check reads them) and the row."""
     pairs = [
         [(str(t), str(gold)) for t, gold in (g.details or {}).get("decisions") or ()]
         for _, g in rows
@@ -626,9 +636,12 @@ def _write_rolling(
         summary.kappa_high,
         summary.previous_kappa,
     ) = (rolling.finite(f) for f in figures)
+    recent, before = rolling_windows(rows, window, catalog)
+    summary.rolling_agreement = _finite(grading.combined_agreement(recent))
+    summary.previous_agreement = _finite(grading.combined_agreement(before))
     # Wall-clock, not ``now``: it versions the cohort view's cache, so it must only move forward.
     summary.updated_at = utcnow()
-    return summary
+    return recent, summary
 
 
 def refresh_rolling(session: Session, user_id: int, catalog: Catalog) -> TraineeRolling:
@@ -637,7 +650,7 @@ def refresh_rolling(session: Session, user_id: int, catalog: Catalog) -> Trainee
     window = catalog.levels[0].drift_window
     session.flush()  # a regrade in this transaction must be visible to the query below
     rows = _recent_practice_rows(session, user_id, 2 * window)
-    summary = _write_rolling(session, user_id, rows, window)
+    _, summary = _write_rolling(session, user_id, rows, window, catalog)
     session.flush()
     return summary
 

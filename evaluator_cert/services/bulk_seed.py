@@ -248,12 +248,15 @@ class RollingWindow:
             return self.parts[0]
         return self.parts[1] if v.grade.ratings else self.parts[2]
 
-    def push(self, v: Variant) -> None:
+    def push(self, v: Variant) -> Variant | None:
+        """Add the newest grade; returns the one that left the window, if any."""
         self.variants.append(v)
         self._part(v).add(v)
         if len(self.variants) > self.size:
             old = self.variants.popleft()
             self._part(old).add(old, -1)
+            return old
+        return None
 
     def full(self) -> bool:
         return len(self.variants) >= self.size
@@ -386,6 +389,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "kappa_low",
         "kappa_high",
         "previous_kappa",
+        "rolling_agreement",
+        "previous_agreement",
         "last_activity",
         "updated_at",
     ),
@@ -517,6 +522,7 @@ class Journey:
     remediations: list[RemediationState] = field(default_factory=list)
     last_active: datetime | None = None
     window: RollingWindow | None = None
+    before: RollingWindow | None = None  # the window before ``window`` (the trend)
     practice_answers: int = 0  # hidden duplicates left out, as ``attempts.counted_practice``
     # Decisions of the latest non-duplicate practice answers (2 x drift window), oldest first.
     recent: deque[tuple[tuple[str, str], ...]] = field(default_factory=deque)
@@ -654,7 +660,9 @@ class Simulator:
             if key == base:
                 j.practice_answers += 1
                 tally.add(variant)
-                window.push(variant)
+                left = window.push(variant)
+                if left is not None:
+                    self._before(j).push(left)
                 j.recent.append(variant.grade.decisions)
                 if len(j.recent) > 2 * self.window_size:
                     j.recent.popleft()
@@ -687,6 +695,11 @@ class Simulator:
         if j.window is None:
             j.window = RollingWindow(self.window_size)
         return j.window
+
+    def _before(self, j: Journey) -> RollingWindow:
+        if j.before is None:
+            j.before = RollingWindow(self.window_size)
+        return j.before
 
     def _check_drift(self, j: Journey, window: RollingWindow) -> None:
         """``attempts._check_drift``."""
@@ -848,7 +861,10 @@ def _rolling_rows(journeys: Sequence[Journey], window: int, now: datetime) -> li
     for j in journeys:
         f = figures.loc[j.user_id] if j.user_id in figures.index else None
         values = [None] * 4 if f is None else [rolling.finite(f[c]) for c in rolling.FIGURES]
-        out.append((j.user_id, j.practice_answers, *values, j.last_active, now))
+        agreements = [
+            None if w is None else rolling.finite(w.agreement()) for w in (j.window, j.before)
+        ]
+        out.append((j.user_id, j.practice_answers, *values, *agreements, j.last_active, now))
     return out
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session
 
+from evaluator_cert import grading
 from evaluator_cert.content.loader import LEVEL_ORDER
 from evaluator_cert.db.models import (
     Annotation,
@@ -29,7 +30,7 @@ from evaluator_cert.db.models import (
 )
 from evaluator_cert.errors import NotFoundError
 from evaluator_cert.services.actors import Actor, require_role
-from evaluator_cert.services.attempts import counted_practice
+from evaluator_cert.services.attempts import counted_practice, rolling_windows
 from evaluator_cert.services.overrides import overrides_frame
 from evaluator_cert.services.rolling import (  # noqa: F401 (grouped_kappa_ci: re-exported)
     decisions_frame,
@@ -40,7 +41,7 @@ from evaluator_cert.services.rolling import (  # noqa: F401 (grouped_kappa_ci: r
 if TYPE_CHECKING:
     from evaluator_cert.content.catalog import Catalog
 
-AT_RISK_MARGIN = 0.05  # rolling kappa less than this above the bar counts as at risk
+AT_RISK_MARGIN = 0.05  # rolling agreement less than this above the bar counts as at risk
 TREND_STEP = 0.05  # a change smaller than this is "steady"
 STATUS_ORDER = {"remediation": 0, "at risk": 1, "on track": 2, "certified": 3}
 
@@ -53,6 +54,8 @@ COLUMNS = [
     "certified",
     "modules_passed",
     "graded",
+    "rolling_agreement",
+    "previous_agreement",
     "rolling_kappa",
     "kappa_low",
     "kappa_high",
@@ -142,7 +145,47 @@ def _recent_decisions(
     )
 
 
-def _computed_summary(session: Session, cohort: str | None, window: int, only: Any) -> pd.DataFrame:
+def _recent_agreements(
+    session: Session, catalog: Catalog, window: int, only: Any
+) -> dict[int, tuple[float | None, float | None]]:
+    """user id -> (rolling agreement, the window before), from the last ``2 * window`` graded
+    practice answers of each trainee in ``only`` (a subquery of user ids), in one query."""
+    rn = (
+        func.row_number()
+        .over(
+            partition_by=Annotation.user_id,
+            order_by=(Annotation.created_at.desc(), Annotation.id.desc()),
+        )
+        .label("rn")
+    )
+    ranked = (
+        select(Annotation.user_id, Annotation.item_id, Grade.id.label("grade_id"), rn)
+        .join(Grade, Grade.annotation_id == Annotation.id)
+        .join(Attempt, Attempt.id == Annotation.attempt_id)
+        .where(*counted_practice(), Annotation.user_id.in_(only))
+        .subquery()
+    )
+    rows: dict[int, list[tuple[str, Grade]]] = {}
+    for user_id, item_id, grade in session.execute(
+        select(ranked.c.user_id, ranked.c.item_id, Grade)
+        .join(Grade, Grade.id == ranked.c.grade_id)
+        .where(ranked.c.rn <= 2 * window)
+        .order_by(ranked.c.user_id, ranked.c.rn)
+    ):
+        rows.setdefault(user_id, []).append((item_id, grade))
+    out = {}
+    for user_id, newest_first in rows.items():
+        recent, before = rolling_windows(newest_first, window, catalog)
+        out[user_id] = (
+            _finite(grading.combined_agreement(recent)),
+            _finite(grading.combined_agreement(before)),
+        )
+    return out
+
+
+def _computed_summary(
+    session: Session, catalog: Catalog, cohort: str | None, window: int, only: Any
+) -> pd.DataFrame:
     """What ``trainee_rolling`` holds, derived from stored answers for the trainees ``only``."""
     graded = dict(
         session.execute(
@@ -169,6 +212,9 @@ def _computed_summary(session: Session, cohort: str | None, window: int, only: A
             "previous": "previous_kappa",
         }
     )
+    agreements = _recent_agreements(session, catalog, window, only)
+    out["rolling_agreement"] = [agreements.get(i, (None, None))[0] for i in ids]
+    out["previous_agreement"] = [agreements.get(i, (None, None))[1] for i in ids]
     out["graded"] = [graded.get(i, 0) for i in ids]
     out["last_activity"] = [last.get(i) for i in ids]
     return out
@@ -184,7 +230,7 @@ def backfill_rolling(session: Session, catalog: Catalog) -> int:
         .where(exists().where(Annotation.user_id == User.id))
         .where(~exists().where(TraineeRolling.user_id == User.id))
     )
-    computed = _computed_summary(session, None, window, missing.scalar_subquery())
+    computed = _computed_summary(session, catalog, None, window, missing.scalar_subquery())
     stamp = utcnow()
     session.add_all(
         TraineeRolling(
@@ -194,6 +240,8 @@ def backfill_rolling(session: Session, catalog: Catalog) -> int:
             kappa_low=_finite(r["kappa_low"]),
             kappa_high=_finite(r["kappa_high"]),
             previous_kappa=_finite(r["previous_kappa"]),
+            rolling_agreement=_finite(r["rolling_agreement"]),
+            previous_agreement=_finite(r["previous_agreement"]),
             last_activity=r["last_activity"],
             updated_at=stamp,
         )
@@ -226,7 +274,8 @@ def cohort_frame(
     now: datetime | None = None,
     recompute: bool = False,
 ) -> pd.DataFrame:
-    """One row per active trainee, at-risk first (see STATUS_ORDER), then by rolling kappa.
+    """One row per active trainee, at-risk first (see STATUS_ORDER), then by rolling
+    agreement (the drift rule's figure; the kappa columns are its label decisions alone).
 
     ``recompute`` derives every rolling figure from stored grades instead of the summary
     table (slow on large cohorts; for checks and benchmarks)."""
@@ -247,6 +296,8 @@ def cohort_frame(
         TraineeRolling.kappa_low,
         TraineeRolling.kappa_high,
         TraineeRolling.previous_kappa,
+        TraineeRolling.rolling_agreement,
+        TraineeRolling.previous_agreement,
     ]
     keys = [c.key for c in summary_columns]
     # One query for the trainees and their summary rows; Core rows, not ORM ones (at 10,000
@@ -310,7 +361,7 @@ def cohort_frame(
         missing = missing.where(~exists().where(TraineeRolling.user_id == User.id))
     # Checked first: with the summary complete the (costly) fallback query is not run at all.
     if recompute or (len(records) < len(users) and session.scalar(missing.limit(1)) is not None):
-        computed = _computed_summary(session, cohort, window, missing.scalar_subquery())
+        computed = _computed_summary(session, catalog, cohort, window, missing.scalar_subquery())
         records.update(computed.to_dict("index"))
 
     def rank(levels: set[str]) -> str | None:
@@ -325,11 +376,11 @@ def cohort_frame(
         held = rank(credentials.get(user_id, set()))
         current = rank(practising.get(user_id, set())) or level0.id
         r = records.get(user_id, {})
-        kappa, before = number(r.get("rolling_kappa")), number(r.get("previous_kappa"))
-        trend = _arrow(math.nan if kappa is None else kappa, math.nan if before is None else before)
+        value, before = number(r.get("rolling_agreement")), number(r.get("previous_agreement"))
+        trend = _arrow(math.nan if value is None else value, math.nan if before is None else before)
         if user_id in in_remediation:
             status = "remediation"
-        elif (kappa is not None and kappa < bar + AT_RISK_MARGIN) or trend == "↓":
+        elif (value is not None and value < bar + AT_RISK_MARGIN) or trend == "↓":
             status = "at risk"
         elif held is not None:
             status = "certified"
@@ -346,10 +397,12 @@ def cohort_frame(
                 "certified": held is not None,
                 "modules_passed": int(passed.get(user_id, 0)),
                 "graded": int(r.get("graded") or 0),
-                "rolling_kappa": kappa,
+                "rolling_agreement": value,
+                "previous_agreement": before,
+                "rolling_kappa": number(r.get("rolling_kappa")),
                 "kappa_low": number(r.get("kappa_low")),
                 "kappa_high": number(r.get("kappa_high")),
-                "previous_kappa": before,
+                "previous_kappa": number(r.get("previous_kappa")),
                 "trend": trend,
                 "status": status,
                 "last_activity": None if last is None or last != last else last,
@@ -357,7 +410,7 @@ def cohort_frame(
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["_order"] = frame["status"].map(STATUS_ORDER)
-    frame = frame.sort_values(["_order", "rolling_kappa"], na_position="last", kind="stable")
+    frame = frame.sort_values(["_order", "rolling_agreement"], na_position="last", kind="stable")
     return frame.drop(columns="_order").reset_index(drop=True)
 
 

@@ -600,7 +600,8 @@ def test_cohort_search_without_match_says_so(cohort) -> None:
     at = open_page(cohort["ivy"], "cohort.py")
     at.run()
     columns = json.loads(at.dataframe[0].proto.columns)
-    assert columns["rolling_kappa"]["label"] == "rolling κ, last 50 items"
+    assert columns["rolling_agreement"]["label"] == "agreement, last 50 items"
+    assert columns["rolling_kappa"]["label"] == "κ of label decisions, last 50 items"
     at.text_input(key="cohort_search").input("amy").run()
     assert at.dataframe[0].value["trainee"].tolist() == ["amy"]
     at.text_input(key="cohort_search").input("amy and no one else").run()

@@ -126,6 +126,8 @@ def test_cohort_frame_matches_per_trainee_kappa(ctx: AppContext) -> None:
         assert row["rolling_kappa"] == pytest.approx(kappa)
         assert row["kappa_low"] == pytest.approx(low)
         assert row["kappa_high"] == pytest.approx(high)
+        # The status figure is the drift rule's: the combined agreement of the same window.
+        assert row["rolling_agreement"] == pytest.approx(grading.rolling_agreement(grades, window))
         assert row["level"] == "L1" and not row["certified"]
     bob = frame.set_index("trainee").loc["bob"]
     assert bob["status"] in ("at risk", "remediation")

@@ -71,10 +71,11 @@ def _frames(ctx: AppContext, boss: Actor) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _assert_same(kept: pd.DataFrame, derived: pd.DataFrame) -> None:
     assert list(kept.columns) == cohort.COLUMNS
-    exact = [c for c in cohort.COLUMNS if c not in ("rolling_kappa", "kappa_low", "kappa_high",
-                                                  "previous_kappa", "last_activity")]  # fmt: skip
+    figures = ("rolling_agreement", "previous_agreement", "rolling_kappa", "kappa_low",
+               "kappa_high", "previous_kappa")  # fmt: skip
+    exact = [c for c in cohort.COLUMNS if c not in (*figures, "last_activity")]
     pd.testing.assert_frame_equal(kept[exact], derived[exact])
-    for column in ("rolling_kappa", "kappa_low", "kappa_high", "previous_kappa"):
+    for column in figures:
         a = pd.to_numeric(kept[column], errors="coerce").to_numpy(dtype=float)
         b = pd.to_numeric(derived[column], errors="coerce").to_numpy(dtype=float)
         assert a == pytest.approx(b, nan_ok=True, abs=1e-12), column
@@ -119,6 +120,9 @@ def test_summary_follows_answers_and_matches_recomputation(ctx: AppContext) -> N
     assert duplicates > 0
     assert rows[actors["amy"].id].graded == answers - duplicates == own.graded
     assert by_name.loc["amy", "graded"] == own.graded
+    # The instructor sees the figure the trainee sees and the drift rule decides on.
+    assert own.rolling is not None
+    assert by_name.loc["amy", "rolling_agreement"] == pytest.approx(own.rolling, abs=1e-12)
 
 
 def test_trainees_without_a_summary_row_are_computed_and_refreshed(ctx: AppContext) -> None:
@@ -178,3 +182,4 @@ def test_bulk_seed_writes_the_summary(ctx: AppContext) -> None:
     kept, derived = _frames(ctx, boss)
     _assert_same(kept, derived)
     assert kept["previous_kappa"].notna().any()  # some trainees answered two windows' worth
+    assert kept["previous_agreement"].notna().any()
