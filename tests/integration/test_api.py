@@ -116,13 +116,18 @@ def test_facts_report_each_status_with_exactly_the_public_fields(
 
 
 def test_unknown_and_malformed_ids(client: TestClient) -> None:
-    r = client.get(f"/api/v1/credentials/urn:uuid:{uuid.uuid4()}")
-    assert r.status_code == 404 and "error" in r.json()
-    r = client.get("/api/v1/credentials/not-a-credential")
-    assert r.status_code == 400 and "urn:uuid" in r.json()["error"]
+    unknown = client.get(f"/api/v1/credentials/{SOME_ID}")
+    _assert_json_error(unknown, 404)
+    # a malformed id names no credential either: the very same answer
+    for malformed in ("nope", "not-a-credential", SOME_ID + "0", "urn:uuid:", quote(" ")):
+        r = client.get(f"/api/v1/credentials/{malformed}")
+        _assert_json_error(r, 404)
+        assert r.json() == unknown.json(), malformed
     # the path names one id; a share link is not one (its slashes make it another path)
     r = client.get(f"/api/v1/credentials/{quote(f'http://x.example/verify?id={SOME_ID}')}")
     assert r.status_code == 404 and set(r.json()) == {"error"}
+    r = client.get(f"/api/v1/credentials/{quote(f'verify?id={SOME_ID}', safe='')}")
+    assert r.json() == unknown.json()
 
 
 def _assert_json_error(r: Any, status: int) -> None:  # an httpx response
@@ -250,8 +255,12 @@ def test_bulk_takes_share_links_too(
     rows = r.json()["results"]
     assert [row["status"] for row in rows] == ["active", "revoked", "unknown"]
     assert rows[0]["id"] == three["active"] and rows[1]["id"] == three["revoked"]
-    bad = client.post("/api/v1/verify/bulk", json={"ids": ["https://x.example/verify?id=typo"]})
-    assert bad.status_code == 400 and "share link" in bad.json()["error"]
+    typo = "https://x.example/verify?id=typo"
+    bad = client.post("/api/v1/verify/bulk", json={"ids": [typo]})
+    assert bad.status_code == 200, bad.text
+    assert bad.json()["results"] == [
+        {"id": typo, "status": "invalid", "level": None, "issued_at": None, "valid_until": None}
+    ]
 
 
 def test_bulk_checks_in_order(client: TestClient, three: dict[str, str]) -> None:
@@ -266,21 +275,70 @@ def test_bulk_checks_in_order(client: TestClient, three: dict[str, str]) -> None
         assert set(row) == {"id", "status", "level", "issued_at", "valid_until"}
 
 
+def test_bulk_gives_a_malformed_id_its_own_row(client: TestClient, three: dict[str, str]) -> None:
+    ids = ["x", three["active"], "", "nope", three["revoked"], "urn:uuid:1", SOME_ID]
+    r = client.post("/api/v1/verify/bulk", json={"ids": ids})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["count"] == len(ids) == len(body["results"])
+    assert [row["status"] for row in body["results"]] == [
+        "invalid",
+        "active",
+        "invalid",
+        "invalid",
+        "revoked",
+        "invalid",
+        "unknown",
+    ]
+    assert [row["id"] for row in body["results"]] == ids  # each row names what was sent
+    for row in body["results"]:
+        assert set(row) == {"id", "status", "level", "issued_at", "valid_until"}
+        if row["status"] == "invalid":
+            assert row["level"] is row["issued_at"] is row["valid_until"] is None
+    assert body["results"][1]["level"] == "L1"
+
+
+def test_bulk_answers_a_batch_of_only_malformed_ids(client: TestClient) -> None:
+    r = client.post("/api/v1/verify/bulk", json={"ids": ["x"]})
+    assert r.status_code == 200, r.text
+    assert r.json() == {
+        "count": 1,
+        "results": [
+            {"id": "x", "status": "invalid", "level": None, "issued_at": None, "valid_until": None}
+        ],
+    }
+
+
 @pytest.mark.parametrize(
-    "payload",
+    ("payload", "reason"),
     [
-        {"ids": [f"urn:uuid:{uuid.uuid4()}" for _ in range(creds.MAX_BULK_IDS + 1)]},
-        {"ids": "urn:uuid:1"},
-        {"ids": [1, 2]},
-        {"ids": ["nonsense"]},
-        {"wrong": []},
-        [],
+        ({"ids": [SOME_ID] * (creds.MAX_BULK_IDS + 1)}, f"At most {creds.MAX_BULK_IDS} ids"),
+        ({"ids": "urn:uuid:1"}, '{"ids": [...]}'),
+        (
+            {"ids": [1, 2]},
+            "must be a JSON string; the entries at 0-based positions 0, 1 (2 in all)",
+        ),
+        (
+            {"ids": [SOME_ID, None]},
+            "positions 1 (1 in all) are not",
+        ),
+        ({"ids": [[SOME_ID]]}, "must be a JSON string"),
+        ({"ids": [{"id": SOME_ID}]}, "must be a JSON string"),
+        ({"ids": [True] * 7}, "positions 0, 1, 2, 3, 4, ... (7 in all)"),
+        ({"wrong": []}, '{"ids": [...]}'),
+        ([], '{"ids": [...]}'),
     ],
 )
-def test_bulk_rejects_bad_requests(client: TestClient, payload: object) -> None:
+def test_bulk_rejects_bad_requests(client: TestClient, payload: object, reason: str) -> None:
     r = client.post("/api/v1/verify/bulk", content=json.dumps(payload))
-    assert r.status_code == 400, r.text
-    assert r.json()["error"]
+    _assert_json_error(r, 400)
+    assert reason in r.json()["error"]
+
+
+def test_bulk_rejects_a_body_that_is_not_json(client: TestClient) -> None:
+    r = client.post("/api/v1/verify/bulk", content=b'{"ids": ["x"')
+    _assert_json_error(r, 400)
+    assert "not valid JSON" in r.json()["error"]
 
 
 def test_bulk_accepts_exactly_the_limit(client: TestClient) -> None:
