@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +24,20 @@ def _env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{PREFIX}{name} must be a number, got {raw!r}") from exc
+
+
+def _env_int(name: str, default: int, *, minimum: int = 1) -> int:
+    # A count of 0 would lock every account on its first login, or allow empty passwords.
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{PREFIX}{name} must be a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise ConfigError(f"{PREFIX}{name} must be at least {minimum}, got {raw!r}")
+    return value
 
 
 class ConfigError(ValueError):
@@ -47,7 +61,6 @@ class Settings:
     lockout_window_minutes: float = 15.0
     lockout_minutes: float = 15.0
     min_password_length: int = 10
-    extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -80,6 +93,10 @@ class Settings:
             secret_key=_env("SECRET_KEY"),
             session_hours=_env_float("SESSION_HOURS", 12.0),
             session_idle_minutes=_env_float("SESSION_IDLE_MINUTES", 120.0),
+            lockout_failures=_env_int("LOCKOUT_FAILURES", cls.lockout_failures),
+            lockout_window_minutes=_env_float("LOCKOUT_WINDOW_MINUTES", cls.lockout_window_minutes),
+            lockout_minutes=_env_float("LOCKOUT_MINUTES", cls.lockout_minutes),
+            min_password_length=_env_int("MIN_PASSWORD_LENGTH", cls.min_password_length),
         )
 
 
