@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evaluator_cert.db.models import User
 from evaluator_cert.services import accounts
 from evaluator_cert.ui import state
 from evaluator_cert.ui.errors import user_errors
@@ -71,7 +70,7 @@ with st.form("change_password", clear_on_submit=True):
 if actor.role == "trainee":
     st.subheader("Credentials")
     with ctx.session() as session:
-        public = bool(session.get(User, actor.id).show_name_publicly)  # type: ignore[union-attr]
+        public = accounts.shows_name_publicly(session, actor.id)
     choice = st.toggle(
         "Show my name on my public credential pages",
         value=public,

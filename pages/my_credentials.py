@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from evaluator_cert.credentials import certificate_pdf, qr_png
-from evaluator_cert.db.models import User
 from evaluator_cert.services import accounts
 from evaluator_cert.services import credentials as creds
 from evaluator_cert.ui import state
@@ -79,8 +78,7 @@ def level_title(level_id: str) -> str:
 st.title("My credentials")
 
 with ctx.session() as session:
-    user = session.get(User, actor.id)
-    public = bool(user and user.show_name_publicly)
+    public = accounts.shows_name_publicly(session, actor.id)
     held_list = creds.my_credentials(session, actor)
 
 choice = st.toggle(

@@ -404,6 +404,13 @@ def reset_password(
     return password
 
 
+def shows_name_publicly(session: Session, user_id: int) -> bool:
+    """Whether the account lets its name show on its public credential pages; False for an
+    account that no longer exists, as nothing of it may then be shown."""
+    user = session.get(User, user_id)
+    return bool(user and user.show_name_publicly)
+
+
 def set_name_public(session: Session, actor: Actor, public: bool) -> None:
     user = _own_account(session, actor)
     user.show_name_publicly = public

@@ -151,3 +151,20 @@ def test_staff_get_no_credential_note(app_ctx: AppContext, make_user) -> None:
     at = _account(make_user("ines", "instructor"))
     assert "Display name" in [t.label for t in at.text_input]
     assert "keep the name they were signed with" not in page_text(at)
+
+
+def test_name_visibility_toggle_shows_and_saves_the_stored_choice(
+    app_ctx: AppContext, make_user
+) -> None:
+    user = make_user("ada")
+    at = _account(user)
+    toggle = next(t for t in at.toggle if t.label == "Show my name on my public credential pages")
+    assert toggle.value is False  # the stored default
+    toggle.set_value(True).run()
+    assert not at.exception, at.exception
+    assert [t.value for t in at.toast] == ["Saved."]
+    with app_ctx.session() as s:
+        assert accounts.shows_name_publicly(s, user.id) is True
+    again = _account(user)  # a fresh visit reads it back
+    assert [t.value for t in again.toggle] == [True]
+    assert not again.toast
