@@ -647,10 +647,18 @@ def combined_agreement(grades: Sequence[ItemGrade]) -> float | None:
 
 
 def format_against(value: float, threshold: float) -> str:
-    """Two decimals, or three where rounding would make a figure read as the threshold itself
-    (0.698 against 0.70)."""
-    text = f"{value:.2f}"
-    return f"{value:.3f}" if text == f"{threshold:.2f}" else text
+    """Two decimals, or as many more (up to six) as it takes for a figure that is not the
+    threshold not to read as it (0.698 or 0.69996 against 0.70)."""
+    if value == threshold:
+        return f"{value:.2f}"
+    for decimals in range(2, 7):
+        text = f"{value:.{decimals}f}"
+        if float(text) != threshold:
+            return text
+    # Closer than a millionth: round away from the threshold, so the side stays right.
+    step = 1e6
+    edge = math.floor(value * step) if value < threshold else math.ceil(value * step)
+    return f"{edge / step:.6f}"
 
 
 @dataclass(frozen=True)
@@ -684,6 +692,30 @@ class AttemptResult:
 
 
 _METRIC_NAMES = {"kappa": "kappa", "qwk": "QWK", "mean_score": "mean score"}
+
+
+def gate_passes(n: int, value: float | None, rule: GateRule) -> bool:
+    """The pass decision alone (the bulk seed asks it after every simulated answer)."""
+    # NaN compares False: an undefined figure never passes.
+    return n >= rule.min_items and value is not None and value >= rule.threshold
+
+
+def gate_decision(n: int, value: float | None, rule: GateRule) -> tuple[bool, str]:
+    """Whether ``n`` graded items at gate figure ``value`` pass ``rule``, and the sentence
+    that says why (``value`` is the lower 95% bound when the rule gates on it)."""
+    name = _METRIC_NAMES[rule.metric]
+    if rule.use_ci_lower:
+        name = f"lower 95% bound of {name}"
+    if n < rule.min_items:
+        return False, f"{n} of {rule.min_items} graded items so far"
+    if value is None or math.isnan(value):
+        return False, (
+            f"{name} is undefined: not enough evidence yet (needs more than one category)"
+        )
+    shown = format_against(value, rule.threshold)
+    if not gate_passes(n, value, rule):
+        return False, f"{name} {shown} < {rule.threshold:.2f}"
+    return True, f"{name} {shown} >= {rule.threshold:.2f} over {n} items"
 
 
 def grade_attempt(grades: Sequence[ItemGrade], rule: GateRule) -> AttemptResult:
@@ -732,25 +764,7 @@ def grade_attempt(grades: Sequence[ItemGrade], rule: GateRule) -> AttemptResult:
         stat = None if mean is None else mean[0]
         low = None if mean is None or mean[1] is None else mean[0] - _Z95 * mean[1]
 
-    name = _METRIC_NAMES[rule.metric]
-    value = low if rule.use_ci_lower else stat
-    if rule.use_ci_lower:
-        name = f"lower 95% bound of {name}"
-    if n < rule.min_items:
-        passed, reason = False, f"{n} of {rule.min_items} graded items so far"
-    elif value is None or math.isnan(value):
-        passed = False
-        reason = f"{name} is undefined: not enough evidence yet (needs more than one category)"
-    elif value < rule.threshold:
-        passed, reason = (
-            False,
-            f"{name} {format_against(value, rule.threshold)} < {rule.threshold:.2f}",
-        )
-    else:
-        passed = True
-        reason = (
-            f"{name} {format_against(value, rule.threshold)} >= {rule.threshold:.2f} over {n} items"
-        )
+    passed, reason = gate_decision(n, low if rule.use_ci_lower else stat, rule)
 
     return AttemptResult(
         n_items=n,

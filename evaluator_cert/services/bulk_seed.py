@@ -21,7 +21,6 @@ What stays exact:
 from __future__ import annotations
 
 import json
-import math
 import multiprocessing
 import os
 import random
@@ -62,7 +61,7 @@ from evaluator_cert.simulation import simulated_answer
 
 if TYPE_CHECKING:
     from evaluator_cert.content.catalog import Catalog
-    from evaluator_cert.content.schema import GateRule, Item, Module
+    from evaluator_cert.content.schema import Item, Module
 
 Progress = Callable[[Iterable[Any], int, str], Iterator[Any]]
 
@@ -280,27 +279,6 @@ class RollingWindow:
         if not parts:
             return None
         return sum(v * n for v, n in parts) / sum(n for _, n in parts)
-
-
-def _gate_ok(n: int, value: float | None, rule: GateRule) -> bool:
-    return n >= rule.min_items and value is not None and value >= rule.threshold
-
-
-def gate_reason(n: int, value: float | None, rule: GateRule) -> tuple[bool, str]:
-    """The pass decision and the sentence ``grading.grade_attempt`` gives for it."""
-    name = {"kappa": "kappa", "qwk": "QWK", "mean_score": "mean score"}[rule.metric]
-    if n < rule.min_items:
-        return False, f"{n} of {rule.min_items} graded items so far"
-    if value is None or math.isnan(value):
-        return False, (
-            f"{name} is undefined: not enough evidence yet (needs more than one category)"
-        )
-    shown = f"{value:.2f}"
-    if value < rule.threshold and float(shown) >= rule.threshold:
-        shown = f"{value:.3f}"
-    if value < rule.threshold:
-        return False, f"{name} {shown} < {rule.threshold:.2f}"
-    return True, f"{name} {shown} >= {rule.threshold:.2f} over {n} items"
 
 
 # ---------------------------------------------------------------------------- the rows
@@ -668,7 +646,7 @@ class Simulator:
                     j.recent.popleft()
             # _update_practice_progress: the attempt's gate statistic after every answer.
             agreement = tally.statistic(module.gate.metric)
-            ok = _gate_ok(tally.items, agreement, module.gate)
+            ok = grading.gate_passes(tally.items, agreement, module.gate)
             state.graded, state.agreement, state.updated_at = tally.items, agreement, j.clock
             remediation = j.remediation
             in_remediation = remediation is not None and module.id in remediation.modules
@@ -679,8 +657,8 @@ class Simulator:
                         remediation.released_at = j.clock
                 state.passed_at = j.clock
             if position == len(form) - 1:
-                status, submitted, passed = "submitted", j.clock, ok
-                _, reason = gate_reason(tally.items, agreement, module.gate)
+                status, submitted = "submitted", j.clock
+                passed, reason = grading.gate_decision(tally.items, agreement, module.gate)
                 result = {"statistic": agreement, "reason": reason}
             if remediation is None and window.full():
                 self._check_drift(j, window)  # the open set stays open, as in the app

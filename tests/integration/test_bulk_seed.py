@@ -29,7 +29,6 @@ from evaluator_cert.services.bulk_seed import (
     Tally,
     Variant,
     bulk_seed,
-    gate_reason,
 )
 from evaluator_cert.services.credentials import verify_token
 
@@ -198,7 +197,7 @@ def test_tally_equals_grade_attempt(sqlite_ctx: AppContext, module: str, skill: 
             assert value is None
         else:
             assert value == pytest.approx(result.statistic, abs=1e-12)
-        assert gate_reason(n, value, rule) == (result.passed, result.reason)
+        assert grading.gate_decision(n, value, rule) == (result.passed, result.reason)
 
 
 def test_rolling_window_equals_rolling_agreement(sqlite_ctx: AppContext) -> None:

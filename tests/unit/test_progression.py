@@ -42,7 +42,17 @@ def test_remediation_plan_reassigns_reached_modules_and_says_why(catalog: Catalo
 
 
 @pytest.mark.parametrize(
-    ("value", "shown"), [(0.6981, "0.698"), (0.7049, "0.705"), (0.6949, "0.69"), (0.81, "0.81")]
+    ("value", "shown"),
+    [
+        (0.6981, "0.698"),
+        (0.7049, "0.705"),
+        (0.6949, "0.69"),
+        (0.81, "0.81"),
+        (0.70, "0.70"),
+        (0.69996, "0.69996"),
+        (0.7 - 1e-9, "0.699999"),
+        (0.7 + 1e-9, "0.700001"),
+    ],
 )
 def test_format_against_never_shows_a_miss_as_the_threshold(value: float, shown: str) -> None:
     assert grading.format_against(value, 0.70) == shown
