@@ -601,6 +601,50 @@ def _type_figure(grades: Sequence[ItemGrade]) -> float | None:
     return _type_dimension(grades).value
 
 
+# What each key of type_measures is called where people read it.
+TYPE_MEASURES = {
+    "mean_tau_b": "mean Kendall tau-b",
+    "span_f1": "span F1",
+    "box_f1": "F1 at IoU 0.5",
+    "mean_iou": "mean IoU",
+    "mean_1_minus_wer": "mean (1 - WER)",
+}
+
+
+def type_measures(grades: Sequence[ItemGrade]) -> dict[str, float | None]:
+    """The measures a task type is read by, besides its agreement figure.
+
+    ranking: ``mean_tau_b``, the mean Kendall tau-b against gold; span: ``span_f1``;
+    bounding_box: ``box_f1`` (matching at IoU >= BOX_IOU) and ``mean_iou`` of the matched
+    boxes; transcription: ``mean_1_minus_wer``. F1 is micro-averaged, pooling the matched,
+    missed and extra spans or boxes of every item, as in CoNLL span scoring.
+    """
+    types = {g.task_type for g in grades}
+    if len(types) != 1:
+        raise ValueError("type_measures takes the grades of one task type")
+    (task_type,) = types
+    if task_type == "ranking":
+        taus = [g.details["tau"] for g in grades if g.details.get("tau") is not None]
+        return {"mean_tau_b": _mean(taus)}
+    if task_type in ("span", "bounding_box"):
+        matched = sum(len(g.details.get("matched", ())) for g in grades)
+        missed = sum(len(g.details.get("missed", ())) for g in grades)
+        extra = sum(len(g.details.get("extra", ())) for g in grades)
+        f1 = _f1(matched, matched + extra, matched + missed)
+        if task_type == "span":
+            return {"span_f1": f1}
+        ious = [m["iou"] for g in grades for m in g.details.get("matched", ())]
+        return {"box_f1": f1, "mean_iou": _mean(ious)}
+    if task_type == "transcription":
+        # From the stored WER, not the item score, which is floored at 0.
+        return {
+            "mean_1_minus_wer": _mean(
+                [1.0 - g.details["wer"] if "wer" in g.details else g.score for g in grades]
+            )
+        }
+    return {}
+
+
 def exam_dimensions(grades: Sequence[ItemGrade]) -> dict[str, DimensionFigure]:
     """The task types present, and each rubric dimension keyed ``rubric_rating:<dimension>``
     (its QWK)."""
@@ -745,6 +789,7 @@ def grade_attempt(grades: Sequence[ItemGrade], rule: GateRule) -> AttemptResult:
             "mean_score": _mean([g.score for g in subset]),
             "share_correct": _mean([float(g.correct) for g in subset]),
             "agreement": _type_figure(subset),
+            **type_measures(subset),
         }
         if any(g.decisions for g in subset):
             k = _pooled_kappa(subset)

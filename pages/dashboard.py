@@ -7,6 +7,7 @@ import streamlit as st
 from evaluator_cert.services import attempts, disputes
 from evaluator_cert.services.trainee_stats import TraineeDashboard, trainee_dashboard
 from evaluator_cert.ui import figures, state
+from evaluator_cert.ui.trainee import measures_text
 
 actor = state.require("trainee")
 ctx = state.app()
@@ -85,6 +86,9 @@ with right:
             dims, "agreement", "dimension", threshold, group="kind", group_order=figures.KIND_ORDER
         )
         st.plotly_chart(fig, key="dims")
+    measures = measures_text(dash.dimensions)
+    if measures:
+        st.caption(f"Measured in their own terms too: {measures}.")
 
 left, right = st.columns(2)
 with left:

@@ -124,11 +124,18 @@ def trainee_dashboard(
                     "kind": "task type",
                     "agreement": figures.get("agreement"),
                     "items": figures.get("items"),
+                    "measures": {k: v for k, v in figures.items() if k in grading.TYPE_MEASURES},
                 }
             )
         for dim, value in overall.qwk_by_dimension.items():
             dims.append(
-                {"dimension": dim, "kind": "rubric dimension", "agreement": value, "items": None}
+                {
+                    "dimension": dim,
+                    "kind": "rubric dimension",
+                    "agreement": value,
+                    "items": None,
+                    "measures": {},
+                }
             )
     confusions, weakest = _label_sets(grades, catalog)
 
@@ -156,7 +163,9 @@ def trainee_dashboard(
         else None,
         timeline=_timeline(stamped),
         modules=modules,
-        dimensions=pd.DataFrame(dims, columns=["dimension", "kind", "agreement", "items"]),
+        dimensions=pd.DataFrame(
+            dims, columns=["dimension", "kind", "agreement", "items", "measures"]
+        ),
         confusions=confusions,
         weakest_labels=weakest,
         position_bias=grading.position_bias(grades),

@@ -136,6 +136,11 @@ def test_dashboard_empty_state_then_figures(app_ctx, make_user) -> None:
         assert any(used <= set(labels) for labels in label_sets), used
     assert (dash.weakest_labels["items"] > 0).all()
     assert any(b.label == "Label set" for b in at.selectbox)
+    # The span items are read by span F1 too, pooled over the items answered.
+    span = dash.dimensions.set_index("dimension").loc["span", "measures"]
+    assert span["span_f1"] is not None
+    captions = [c.value for c in at.caption]
+    assert f"Measured in their own terms too: span: span F1 {span['span_f1']:.2f}." in captions
 
 
 def test_exam_page_explains_why_it_is_closed(app_ctx, make_user) -> None:

@@ -576,3 +576,60 @@ def test_binomial_p_matches_scipy(k: int, n: int) -> None:
     expected = 1.0 if n == 0 else binomtest(k, n, 0.5).pvalue
     assert gr.binomial_two_sided_p(k, n) == pytest.approx(expected, abs=1e-12)
     assert not math.isnan(gr.binomial_two_sided_p(k, n))
+
+
+# ------------------------------------------------------------- each task type's own measures
+
+
+def test_type_measures_of_the_design_table() -> None:
+    """Ranking: mean tau-b; span and boxes: micro F1 over every item's matched, missed and
+    extra marks; boxes: mean IoU of the matches; transcription: mean (1 - WER), unfloored."""
+    rankings = [
+        gr.grade_item(RANKING4, {"order": list("ABCD")}),  # tau 1
+        gr.grade_item(RANKING4, {"order": list("DCBA")}),  # tau -1
+        gr.grade_item(RANKING4, {"order": list("BACD")}),  # one swap of six pairs: tau 2/3
+    ]
+    assert gr.type_measures(rankings)["mean_tau_b"] == pytest.approx((1 - 1 + 2 / 3) / 3)
+
+    spans = [
+        gr.grade_item(SPAN, {"spans": [{"start": 0, "end": 2, "label": "PERSON"}]}),
+        gr.grade_item(
+            SPAN,
+            {
+                "spans": [
+                    {"start": 4, "end": 6, "label": "PERSON"},
+                    {"start": 7, "end": 8, "label": "ORG"},  # wrong label: extra and missed
+                    {"start": 2, "end": 3, "label": "LOC"},  # extra
+                ]
+            },
+        ),
+    ]
+    # matched 2, missed 2 + 2, extra 0 + 2: F1 = 2*2 / (2*2 + 4 + 2)
+    assert gr.type_measures(spans)["span_f1"] == pytest.approx(4 / 10)
+    # Not the mean of the per-item F1s (0.5 and 0.333...).
+    assert gr.type_measures(spans)["span_f1"] != pytest.approx(
+        (spans[0].score + spans[1].score) / 2
+    )
+
+    boxes = [
+        gr.grade_item(BOXES, {"boxes": [{"label": "car", "box": [40, 180, 170, 250]}]}),
+        gr.grade_item(BOXES, {"boxes": [{"label": "pedestrian", "box": [300, 130, 330, 220]}]}),
+    ]
+    measures = gr.type_measures(boxes)
+    assert measures["box_f1"] == pytest.approx(2 * 2 / (2 + 4))  # 2 matched, 2 missed
+    assert measures["mean_iou"] == pytest.approx((1.0 + 90 / 100) / 2)
+
+    clips = [
+        gr.grade_item(TRANSCRIPTION, {"text": "please send the quarterly report by friday"}),
+        gr.grade_item(TRANSCRIPTION, {"text": " ".join(["x"] * 20)}),  # WER > 1
+    ]
+    wer = clips[1].details["wer"]
+    assert wer > 1 and clips[1].score == 0.0
+    assert gr.type_measures(clips)["mean_1_minus_wer"] == pytest.approx((1 + 1 - wer) / 2)
+
+    by_type = gr.grade_attempt([*rankings, *spans, *boxes], GateRule(min_items=1)).by_task_type
+    assert by_type["ranking"]["mean_tau_b"] == pytest.approx(2 / 9)
+    assert by_type["bounding_box"]["mean_iou"] == pytest.approx(0.95)
+    assert gr.type_measures([gr.grade_item(CLASSIFICATION, {"label": "mixed"})]) == {}
+    with pytest.raises(ValueError, match="one task type"):
+        gr.type_measures([*rankings, *spans])
