@@ -40,6 +40,18 @@ def _env_int(name: str, default: int, *, minimum: int = 1) -> int:
     return value
 
 
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
 class ConfigError(ValueError):
     """A setting has a value the app cannot use."""
 
@@ -61,6 +73,9 @@ class Settings:
     lockout_window_minutes: float = 15.0
     lockout_minutes: float = 15.0
     min_password_length: int = 10
+    # A salted hash of the holder's e-mail in new credentials, so a verifier who knows the
+    # address can match it; off where policy forbids any trace of the address.
+    credential_email_hash: bool = True
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -97,6 +112,7 @@ class Settings:
             lockout_window_minutes=_env_float("LOCKOUT_WINDOW_MINUTES", cls.lockout_window_minutes),
             lockout_minutes=_env_float("LOCKOUT_MINUTES", cls.lockout_minutes),
             min_password_length=_env_int("MIN_PASSWORD_LENGTH", cls.min_password_length),
+            credential_email_hash=_env_bool("CREDENTIAL_EMAIL_HASH", cls.credential_email_hash),
         )
 
 

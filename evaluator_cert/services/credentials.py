@@ -261,7 +261,7 @@ def issue_credential(
             "The revocation list is full; no more credentials can be issued."
         ) from None
     email_hash = email_salt = None
-    if user.email:
+    if user.email and settings.credential_email_hash:
         email_salt = secrets.token_hex(8)
         email_hash = hash_email(user.email, email_salt)
     document = build_credential(

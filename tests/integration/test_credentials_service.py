@@ -147,6 +147,25 @@ def test_holder_name_follows_the_current_choice(ctx: AppContext) -> None:
     assert "Ada Lovelace" not in json.dumps(hidden)
 
 
+def test_an_operator_can_leave_the_email_hash_out(ctx: AppContext) -> None:
+    ada = _user(ctx, "ada", email="ada@example.org")
+    with_hash = _decoded(ctx, _jwt(ctx, _issue(ctx, ada)))["vc"]
+    assert [i["identityType"] for i in with_hash["credentialSubject"]["identifier"]] == [
+        "emailAddress"
+    ]
+    ctx.settings = ctx.settings.with_(credential_email_hash=False)
+    without = _decoded(ctx, _jwt(ctx, _issue(ctx, ada, level="L1")))["vc"]
+    assert "identifier" not in without["credentialSubject"]
+    assert "ada@example.org" not in json.dumps(without)
+
+
+def _jwt(ctx: AppContext, cid: str) -> str:
+    with ctx.session() as s:
+        row = s.get(Credential, cid)
+        assert row is not None
+        return row.jwt
+
+
 def test_public_facts_hold_exactly_the_public_fields(ctx: AppContext) -> None:
     ada = _user(ctx, "ada", email="ada@example.org")
     cid = _issue(ctx, ada)

@@ -65,8 +65,23 @@ def test_a_bad_value_names_its_variable(
     assert str(caught.value) == f"{PREFIX}{variable} {message}"
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("false", False), ("0", False), ("off", False), ("Yes", True), ("", True)]
+)
+def test_the_credential_email_hash_can_be_turned_off(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool
+) -> None:
+    assert Settings.from_env().credential_email_hash is True
+    monkeypatch.setenv(PREFIX + "CREDENTIAL_EMAIL_HASH", raw)
+    assert Settings.from_env().credential_email_hash is expected
+    monkeypatch.setenv(PREFIX + "CREDENTIAL_EMAIL_HASH", "sometimes")
+    with pytest.raises(ConfigError, match="CREDENTIAL_EMAIL_HASH must be true or false"):
+        Settings.from_env()
+
+
 def test_every_field_has_a_variable() -> None:
     # A field no variable sets could only ever hold its default.
     read = {"data_dir", "content_dir", "database_url", "base_url", "issuer_name"}
     read |= {"signing_key_file", "secret_key", "session_hours", "session_idle_minutes"}
+    read |= {"credential_email_hash"}
     assert {f.name for f in dataclasses.fields(Settings)} == read | THROTTLING.keys()
