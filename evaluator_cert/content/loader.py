@@ -545,6 +545,27 @@ def _load_levels(content: LoadedContent) -> None:
                 source.line_of("requires"),
                 f"level {level.id} requires {level.requires}, which is not an earlier level",
             )
+    _check_drift_set_once(content)
+
+
+def _check_drift_set_once(content: LoadedContent) -> None:
+    """The drift rule reads the first level's settings: a trainee's rolling window spans the
+    practice of every level, so a different value on a later level could never apply."""
+    if not content.levels:
+        return
+    first = min(content.levels.values(), key=lambda lv: LEVEL_ORDER.index(lv.id))
+    for level in content.levels.values():
+        if level is first:
+            continue
+        for name in ("drift_window", "drift_threshold"):
+            if name in level.model_fields_set and getattr(level, name) != getattr(first, name):
+                content.problem(
+                    LEVELS_FILE,
+                    content.level_sources[level.id].line_of(name),
+                    f"level {level.id}: {name} is set once, on {first.id} (a trainee's "
+                    f"rolling agreement spans the practice of every level); remove it here "
+                    f"or set {getattr(level, name)} on {first.id}",
+                )
 
 
 def _content_files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:

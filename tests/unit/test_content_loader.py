@@ -473,6 +473,22 @@ def test_sets_and_modules_need_a_defined_level(tree: Path) -> None:
     assert Problem("assessments/exams/L2.jsonl", 1, "exam set: level L2 is not defined") in found
 
 
+def test_drift_is_set_once_on_the_first_level(tree: Path) -> None:
+    levels = "curriculum/levels.yaml"
+    # The same value on a later level is harmless; a different one could never apply.
+    edit(tree, levels, "    requires: L1\n", "    requires: L1\n    drift_threshold: 0.70\n")
+    load_catalog(tree)
+    line = edit(tree, levels, "    requires: L2\n", "    requires: L2\n    drift_window: 80\n") + 1
+    assert problems(tree) == [
+        Problem(
+            levels,
+            line,
+            "level L3: drift_window is set once, on L1 (a trainee's rolling agreement spans the "
+            "practice of every level); remove it here or set 80 on L1",
+        )
+    ]
+
+
 def test_duplicate_yaml_keys_are_reported(tree: Path) -> None:
     line = edit(tree, M1, "    gold: mixed\n", "    gold: mixed\n    gold: negative\n") + 1
     found = problems(tree)
