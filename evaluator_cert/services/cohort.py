@@ -93,6 +93,25 @@ def coarse_version(session: Session) -> str:
     return f"{updated:%Y-%m-%dT%H:%M}:{log}" if updated else f"-:{log}"
 
 
+def _ranked_practice(*columns: Any) -> Any:
+    """``user_id``, ``columns`` and ``rn`` (1 = newest) of every counted practice answer with
+    its grade, ranked per trainee; callers narrow it and keep ``rn <= 2 * window``."""
+    rn = (
+        func.row_number()
+        .over(
+            partition_by=Annotation.user_id,
+            order_by=(Annotation.created_at.desc(), Annotation.id.desc()),
+        )
+        .label("rn")
+    )
+    return (
+        select(Annotation.user_id, *columns, rn)
+        .join(Grade, Grade.annotation_id == Annotation.id)
+        .join(Attempt, Attempt.id == Annotation.attempt_id)
+        .where(*counted_practice())
+    )
+
+
 def _recent_decisions(
     session: Session, cohort: str | None, window: int, only: Any = None
 ) -> pd.DataFrame:
@@ -104,25 +123,13 @@ def _recent_decisions(
     dominated the cost on large cohorts. The cohort view reads these figures from
     ``trainee_rolling``; this is the fallback for trainees without a summary row.
     """
-    rn = (
-        func.row_number()
-        .over(
-            partition_by=Annotation.user_id,
-            order_by=(Annotation.created_at.desc(), Annotation.id.desc()),
-        )
-        .label("rn")
-    )
     ranked: Any = (
-        select(
-            Annotation.user_id,
+        _ranked_practice(
             # Raw JSON text: parsed below in one json.loads call, not one per row.
             Grade.details["decisions"].as_string().label("decisions"),
-            rn,
         )
-        .join(Grade, Grade.annotation_id == Annotation.id)
-        .join(Attempt, Attempt.id == Annotation.attempt_id)
         .join(User, User.id == Annotation.user_id)
-        .where(*counted_practice(), User.role == "trainee")
+        .where(User.role == "trainee")
     )
     if cohort:
         # A join, not IN (ids): a long IN list cost more than the window function itself.
@@ -150,19 +157,9 @@ def _recent_agreements(
 ) -> dict[int, tuple[float | None, float | None]]:
     """user id -> (rolling agreement, the window before), from the last ``2 * window`` graded
     practice answers of each trainee in ``only`` (a subquery of user ids), in one query."""
-    rn = (
-        func.row_number()
-        .over(
-            partition_by=Annotation.user_id,
-            order_by=(Annotation.created_at.desc(), Annotation.id.desc()),
-        )
-        .label("rn")
-    )
     ranked = (
-        select(Annotation.user_id, Annotation.item_id, Grade.id.label("grade_id"), rn)
-        .join(Grade, Grade.annotation_id == Annotation.id)
-        .join(Attempt, Attempt.id == Annotation.attempt_id)
-        .where(*counted_practice(), Annotation.user_id.in_(only))
+        _ranked_practice(Annotation.item_id, Grade.id.label("grade_id"))
+        .where(Annotation.user_id.in_(only))
         .subquery()
     )
     rows: dict[int, list[tuple[str, Grade]]] = {}

@@ -164,16 +164,14 @@ def test_calibration_manage_shows_the_sessions_alpha(cohort) -> None:
     # Write a note and publish; the trainee's page then shows it.
     note_area = next(t for t in at.text_area if t.label == "Note for the trainees")
     note_area.input("Harm outweighs tone here.")
-    next(b for b in at.button if b.label == "Save note").click()
-    at.run()
+    _press(at, "Save note")
     assert not at.exception, at.exception
     assert "Note on" in " ".join(notices(at))
     publish = next(b for b in at.button if b.label == "Publish results to the trainees")
     assert publish.disabled  # until the instructor confirms
     next(c for c in at.checkbox if c.label.startswith("I understand publishing")).check()
     at.run()
-    next(b for b in at.button if b.label == "Publish results to the trainees").click()
-    at.run()
+    _press(at, "Publish results to the trainees")
     assert not at.exception, at.exception
     assert f"Session {cohort['session']} published." in notices(at)
     assert {m.label: m.value for m in at.metric}["Status"] == "published"
@@ -203,8 +201,7 @@ def test_reviews_page_scores_a_justification(cohort) -> None:
     queued = {m.label: m.value for m in at.metric}["In the queue"]
     assert int(queued) >= 1
     assert at.text  # the justification, as plain text
-    next(b for b in at.button if b.label == "Submit review").click()
-    at.run()
+    _press(at, "Submit review")
     assert not at.exception, at.exception
     assert any("now scores" in t for t in notices(at))
 
@@ -272,8 +269,7 @@ def test_a_review_is_saved_to_the_answer_shown_and_the_page_moves_on(cohort, app
     at = open_page(ivy, "reviews.py")
     at.run()
     at.text_area(key=f"feedback_{first}").input("Name the source you relied on.")
-    next(b for b in at.button if b.label == "Submit review").click()
-    at.run()
+    _press(at, "Submit review")
     assert not at.exception, at.exception
     assert f"Review of answer #{first} saved" in " ".join(notices(at))
     assert [r.feedback for r in _reviews_of(app_ctx, first)] == ["Name the source you relied on."]
@@ -306,8 +302,7 @@ def test_a_stale_review_form_never_lands_on_another_answer(
         task = reviews.review_task(s, Actor.of(joe), app_ctx.base_catalog, first)
         scores = {c: 1 for c in task.criteria}
         reviews.submit_review(s, Actor.of(joe), app_ctx.base_catalog, first, scores, "Done.")
-    next(b for b in at.button if b.label == "Submit review").click()
-    at.run()
+    _press(at, "Submit review")
     assert not at.exception, at.exception
     assert [r.reviewer_id for r in _reviews_of(app_ctx, first)] == [joe.id]
     assert _reviews_of(app_ctx, second) == []  # not saved to whatever came first next
@@ -354,8 +349,7 @@ def test_accepting_a_challenge_reports_the_regrade_and_closes_it(cohort, app_ctx
     rewritten = "The last sentence decides the tone, and it reverses everything before it."
     box.input(rewritten)
     at.text_area(key=f"accept_text_{dispute_id}").input("Right: the last sentence decides.")
-    next(b for b in at.button if b.label == "Accept, correct and regrade").click()
-    at.run()
+    _press(at, "Accept, correct and regrade")
     assert not at.exception, at.exception
     with app_ctx.session() as s:
         answers = s.execute(
@@ -384,8 +378,7 @@ def test_a_stale_reject_never_settles_another_challenge(cohort, app_ctx) -> None
     # Meanwhile another instructor rejects it.
     with app_ctx.session() as s:
         disputes.reject_dispute(s, Actor.of(cohort["ivy"]), first, "Settled at the desk today.")
-    next(b for b in at.button if b.label == "Reject").click()
-    at.run()
+    _press(at, "Reject")
     assert not at.exception, at.exception
     assert _dispute(app_ctx, first).resolution == "Settled at the desk today."
     assert _dispute(app_ctx, second).status == "open"
@@ -418,21 +411,18 @@ def test_new_calibration_session_form_empties_after_create(cohort) -> None:
     assert any(s.label.startswith("Cohort (required") for s in at.selectbox)
     title = next(t for t in at.text_input if t.label == "Title")
     title.input("Week two")
-    next(b for b in at.button if b.label == "Create session").click()
-    at.run()
+    _press(at, "Create session")
     assert not at.exception, at.exception
     assert "Choose a cohort or pick trainees." in [e.value for e in at.error]
     assert next(t for t in at.text_input if t.label == "Title").value == "Week two"  # kept
     next(s for s in at.selectbox if s.label.startswith("Cohort (required")).set_value("spring")
-    next(b for b in at.button if b.label == "Create session").click()
-    at.run()
+    _press(at, "Create session")
     assert not at.exception, at.exception
     assert any("created: Week two" in n for n in notices(at))
     assert next(t for t in at.text_input if t.label == "Title").value == ""
     assert at.header[0].value == "Week two"  # the new session is the one shown
     # A second click on the emptied form creates nothing.
-    next(b for b in at.button if b.label == "Create session").click()
-    at.run()
+    _press(at, "Create session")
     assert "Give the session a title of 3 to 200 characters." in [e.value for e in at.error]
     titles = at.dataframe[0].value["title"].tolist()
     assert titles.count("Week two") == 1
@@ -489,21 +479,18 @@ def test_an_override_shows_at_once_and_its_form_empties(cohort, app_ctx) -> None
     # An open module: refused, and the reason stays for the fix.
     at.selectbox(key=f"{_form(at, 'override')}_module").set_value("L1_M001")
     at.text_area(key=f"{_form(at, 'override')}_reason").input("Start him on the basics.")
-    next(b for b in at.button if b.label == "Apply override").click()
-    at.run()
+    _press(at, "Apply override")
     assert any("L1_M001 is already open to" in e.value for e in at.error)
     assert at.text_area(key=f"{_form(at, 'override')}_reason").value == "Start him on the basics."
     at.selectbox(key=f"{_form(at, 'override')}_module").set_value("L1_M005")
-    next(b for b in at.button if b.label == "Apply override").click()
-    at.run()
+    _press(at, "Apply override")
     assert not at.exception, at.exception
     assert any("L1_M005 unlocked" in n for n in notices(at))
     overrides_tab = at.dataframe[2].value
     assert len(overrides_tab) == before + 1 and "L1_M005" in overrides_tab["target"].tolist()
     assert at.text_area(key=f"{_form(at, 'override')}_reason").value == ""
     # Applying again on the emptied form saves nothing.
-    next(b for b in at.button if b.label == "Apply override").click()
-    at.run()
+    _press(at, "Apply override")
     assert any("Give a reason" in e.value for e in at.error)
     assert len(at.dataframe[2].value) == before + 1
 
@@ -519,8 +506,7 @@ def test_an_instructor_assigns_remediation_from_the_trainee_page(cohort, app_ctx
     picker = at.multiselect(key=f"{_form(at, 'override')}_modules")
     picker.set_value(["L1_M002"])
     at.text_area(key=f"{_form(at, 'override')}_reason").input("Rubric ratings drift upward.")
-    next(b for b in at.button if b.label == "Assign remediation").click()
-    at.run()
+    _press(at, "Assign remediation")
     assert not at.exception, at.exception
     assert any("L1_M002 reassigned" in n for n in notices(at))
     remediation_tab = at.dataframe[1].value
@@ -529,6 +515,12 @@ def test_an_instructor_assigns_remediation_from_the_trainee_page(cohort, app_ctx
         rows = s.scalars(select(Remediation).where(Remediation.user_id == bob.id)).all()
     assert [r.module_ids for r in rows][-1] == ["L1_M002"]
     assert rows[-1].reason == "Rubric ratings drift upward."
+
+
+def _press(at: AppTest, label: str) -> None:
+    """Click the button with this label and run the page again."""
+    next(b for b in at.button if b.label == label).click()
+    at.run()
 
 
 def _form(at: AppTest, name: str) -> str:
@@ -552,8 +544,7 @@ def test_gold_page_explains_bad_ids_in_plain_text(cohort) -> None:
     assert not at.exception, at.exception
     warning = next(w.value for w in at.warning if "Item ids look like" in w.value)
     assert "P00" in warning
-    next(b for b in at.button if b.label == "Build YAML").click()
-    at.run()
+    _press(at, "Build YAML")
     error = next(e.value for e in at.error)
     assert error.startswith(r"Item ids look like L1\_M001\_P01")  # escaped: no italics
     assert "pattern" not in error and not at.code
@@ -568,8 +559,7 @@ def test_gold_page_warns_about_a_thin_panel_and_keeps_the_yaml(cohort) -> None:
     at.run()
     warnings = " ".join(w.value for w in at.warning)
     assert "Only one expert (ann)" in warnings and "ann on L1\\_G1 (2 labels)" in warnings
-    next(b for b in at.button if b.label == "Build YAML").click()
-    at.run()
+    _press(at, "Build YAML")
     assert "L1_G1" in at.code[0].value
     at.selectbox[0].set_value("ann").run()  # any other rerun, e.g. after Download
     assert at.code and "L1_G1" in at.code[0].value
