@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -614,22 +614,21 @@ def _write_rolling(
     figures = rolling.single_figures(
         [d for p in pairs[:window] for d in p], [d for p in pairs[window : 2 * window] for d in p]
     )
+    # Both counts in one read, taken before the row changes (a change would be flushed first).
+    graded, last_activity = session.execute(
+        select(
+            func.count().filter(and_(*counted_practice())), func.max(Annotation.created_at)
+        )
+        .select_from(Annotation)
+        .join(Attempt, Attempt.id == Annotation.attempt_id)
+        .where(Annotation.user_id == user_id)
+    ).one()
     summary = session.get(TraineeRolling, user_id)
     if summary is None:
         summary = TraineeRolling(user_id=user_id)
         session.add(summary)
-    summary.graded = (
-        session.scalar(
-            select(func.count())
-            .select_from(Annotation)
-            .join(Attempt, Attempt.id == Annotation.attempt_id)
-            .where(Annotation.user_id == user_id, *counted_practice())
-        )
-        or 0
-    )
-    summary.last_activity = session.scalar(
-        select(func.max(Annotation.created_at)).where(Annotation.user_id == user_id)
-    )
+    summary.graded = graded or 0
+    summary.last_activity = last_activity
     (
         summary.rolling_kappa,
         summary.kappa_low,
