@@ -383,19 +383,31 @@ def _module_progress(session: Session, user_id: int, module_id: str) -> ModulePr
     return progress
 
 
-def _attempt_grades(session: Session, attempt_id: int, catalog: Catalog) -> list[grading.ItemGrade]:
-    """The attempt's grades, hidden duplicates left out (they measure consistency only)."""
-    rows = session.execute(
-        select(Annotation.item_id, Grade)
-        .join(Grade, Grade.annotation_id == Annotation.id)
-        .where(Annotation.attempt_id == attempt_id)
-        .order_by(Annotation.id)
-    ).all()
+def _attempt_rows(session: Session, attempt_id: int) -> list[tuple[str, Grade]]:
+    """(item id, grade) of every answer in the attempt, hidden duplicates included."""
+    return [
+        (item_id, g)
+        for item_id, g in session.execute(
+            select(Annotation.item_id, Grade)
+            .join(Grade, Grade.annotation_id == Annotation.id)
+            .where(Annotation.attempt_id == attempt_id)
+            .order_by(Annotation.id)
+        )
+    ]
+
+
+def _grades_of(rows: Sequence[tuple[str, Grade]], catalog: Catalog) -> list[grading.ItemGrade]:
+    """The grades of attempt rows, hidden duplicates left out (they measure consistency only)."""
     return [
         grade_from_row(item_id, catalog.item(item_id).type, g)
         for item_id, g in rows
         if not is_duplicate(item_id) and catalog.has_item(item_id)
     ]
+
+
+def _attempt_grades(session: Session, attempt_id: int, catalog: Catalog) -> list[grading.ItemGrade]:
+    """The attempt's grades, hidden duplicates left out."""
+    return _grades_of(_attempt_rows(session, attempt_id), catalog)
 
 
 def validate_answer(item: Item, answer: Any) -> dict[str, Any]:
@@ -517,8 +529,8 @@ def _update_practice_progress(
     session: Session, actor: Actor, catalog: Catalog, attempt: Attempt, now: datetime
 ) -> None:
     module = catalog.module(attempt.module_id)  # type: ignore[arg-type]
-    grades = _attempt_grades(session, attempt.id, catalog)
-    result = grading.grade_attempt(grades, module.gate)
+    rows = _attempt_rows(session, attempt.id)  # every answer has its grade row
+    result = grading.grade_attempt(_grades_of(rows, catalog), module.gate)
     attempt.agreement = _finite(result.statistic)
     progress = _module_progress(session, actor.id, module.id)
     progress.graded_items = result.n_items
@@ -531,16 +543,15 @@ def _update_practice_progress(
             _release_module(session, actor, remediation, module.id, now)  # type: ignore[arg-type]
         progress.passed_at = now
         audit.record(session, actor, "module.passed", module.id, agreement=progress.agreement)
-    answered = session.scalar(select(func.count()).where(Annotation.attempt_id == attempt.id))
-    if answered == len(attempt.form) and attempt.status == "open":
+    if len(rows) == len(attempt.form) and attempt.status == "open":
         attempt.status = "submitted"
         attempt.submitted_at = now
         attempt.passed = result.passed
         attempt.result = {"statistic": progress.agreement, "reason": result.reason}
     # One read of the last 2 x window practice grades serves the summary and the drift check.
     window = catalog.levels[0].drift_window
-    rows = _recent_practice_rows(session, actor.id, 2 * window)
-    recent, _ = _write_rolling(session, actor.id, rows, window, catalog)
+    recent_rows = _recent_practice_rows(session, actor.id, 2 * window)
+    recent, _ = _write_rolling(session, actor.id, recent_rows, window, catalog)
     if remediation is None:
         _check_drift(session, actor, catalog, now, recent)
 
