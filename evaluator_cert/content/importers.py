@@ -515,18 +515,29 @@ def item_set_document(item_set: ItemSet) -> dict[str, Any]:
     return doc
 
 
+def item_set_yaml(item_set: ItemSet) -> str:
+    """The set as the YAML text ``write_item_set`` writes (for a download, say)."""
+    return yaml.dump(
+        item_set_document(item_set),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        indent=2,
+    )
+
+
 def write_item_set(item_set: ItemSet, path: Path) -> None:
     """Write the set as YAML (or JSONL when ``path`` ends in .jsonl) for the loader."""
-    doc = item_set_document(item_set)
     path = Path(path)
     if path.suffix.lower() == ".jsonl":
+        doc = item_set_document(item_set)
         items = doc.pop("items")
         lines = [json.dumps(doc, ensure_ascii=False)]
         lines += [json.dumps(i, ensure_ascii=False) for i in items]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return
-    text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100, indent=2)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(item_set_yaml(item_set), encoding="utf-8")
 
 
 # -------------------------------------------------------------------------------- CLI
