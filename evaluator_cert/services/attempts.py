@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -74,7 +74,17 @@ def grade_to_row(grade: grading.ItemGrade) -> dict[str, Any]:
     return grade.to_dict()
 
 
-def grade_from_row(item_id: str, task_type: str, row: Grade) -> grading.ItemGrade:
+class GradeFields(Protocol):
+    """What a stored grade needs to become an ItemGrade: a Grade, or a plain row of its
+    columns."""
+
+    details: dict[str, Any] | None
+    score: float
+    correct: bool
+    pending_review: bool
+
+
+def grade_from_row(item_id: str, task_type: str, row: GradeFields) -> grading.ItemGrade:
     """The stored grade; the row's score columns win (a review may have updated them)."""
     stored = dict(row.details or {})
     stored.update(
@@ -396,7 +406,9 @@ def _attempt_rows(session: Session, attempt_id: int) -> list[tuple[str, Grade]]:
     ]
 
 
-def _grades_of(rows: Sequence[tuple[str, Grade]], catalog: Catalog) -> list[grading.ItemGrade]:
+def _grades_of(
+    rows: Sequence[tuple[str, GradeFields]], catalog: Catalog
+) -> list[grading.ItemGrade]:
     """The grades of attempt rows, hidden duplicates left out (they measure consistency only)."""
     return [
         grade_from_row(item_id, catalog.item(item_id).type, g)
@@ -490,7 +502,7 @@ def record_answer(
             raise
         return again
     if attempt.kind == "practice":
-        _update_practice_progress(session, actor, catalog, attempt, now)
+        _update_practice_progress(session, actor, catalog, attempt, now, item_id)
     else:
         _touch_rolling(session, actor.id, catalog)
     session.commit()
@@ -526,7 +538,12 @@ def _existing_answer(
 
 
 def _update_practice_progress(
-    session: Session, actor: Actor, catalog: Catalog, attempt: Attempt, now: datetime
+    session: Session,
+    actor: Actor,
+    catalog: Catalog,
+    attempt: Attempt,
+    now: datetime,
+    item_id: str,
 ) -> None:
     module = catalog.module(attempt.module_id)  # type: ignore[arg-type]
     rows = _attempt_rows(session, attempt.id)  # every answer has its grade row
@@ -551,9 +568,11 @@ def _update_practice_progress(
     # One read of the last 2 x window practice grades serves the summary and the drift check.
     window = catalog.levels[0].drift_window
     recent_rows = _recent_practice_rows(session, actor.id, 2 * window)
-    recent, _ = _write_rolling(session, actor.id, recent_rows, window, catalog)
+    recent, summary = _write_rolling(
+        session, actor.id, recent_rows, window, catalog, answered=(not is_duplicate(item_id), now)
+    )
     if remediation is None:
-        _check_drift(session, actor, catalog, now, recent)
+        _check_drift(session, actor, catalog, now, recent, summary.rolling_agreement)
 
 
 def _finite(value: float | None) -> float | None:
@@ -570,23 +589,31 @@ def _release_module(
         audit.record(session, actor, "remediation.completed", actor.username)
 
 
-def _recent_practice_rows(session: Session, user_id: int, limit: int) -> list[tuple[str, Grade]]:
+def _recent_practice_rows(
+    session: Session, user_id: int, limit: int
+) -> list[tuple[str, GradeFields]]:
     """(item id, grade) of the trainee's last ``limit`` graded practice answers, newest first
-    (hidden duplicates left out)."""
+    (hidden duplicates left out). The grades are plain rows with the columns
+    ``grade_from_row`` reads: this runs on every answer, and mapping a hundred ORM objects
+    cost more than the query."""
     return [
-        (item_id, g)
-        for item_id, g in session.execute(
-            select(Annotation.item_id, Grade)
+        (row.item_id, row)
+        for row in session.execute(
+            select(
+                Annotation.item_id, Grade.details, Grade.score, Grade.correct, Grade.pending_review
+            )
             .join(Grade, Grade.annotation_id == Annotation.id)
             .join(Attempt, Attempt.id == Annotation.attempt_id)
             .where(Annotation.user_id == user_id, *counted_practice())
             .order_by(Annotation.created_at.desc(), Annotation.id.desc())
             .limit(limit)
-        ).all()
+        )
     ]
 
 
-def _as_grades(rows: Sequence[tuple[str, Grade]], catalog: Catalog) -> list[grading.ItemGrade]:
+def _as_grades(
+    rows: Sequence[tuple[str, GradeFields]], catalog: Catalog
+) -> list[grading.ItemGrade]:
     """Newest-first rows -> ItemGrades oldest first, items no longer in the catalog left out."""
     return [
         grade_from_row(item_id, catalog.item(item_id).type, g)
@@ -602,7 +629,7 @@ def recent_grades(
 
 
 def rolling_windows(
-    rows: Sequence[tuple[str, Grade]], window: int, catalog: Catalog
+    rows: Sequence[tuple[str, GradeFields]], window: int, catalog: Catalog
 ) -> tuple[list[grading.ItemGrade], list[grading.ItemGrade]]:
     """Newest-first (item id, grade) rows -> the grades of the last ``window`` answers and of
     the ``window`` before them, each oldest first."""
@@ -612,12 +639,18 @@ def rolling_windows(
 def _write_rolling(
     session: Session,
     user_id: int,
-    rows: Sequence[tuple[str, Grade]],
+    rows: Sequence[tuple[str, GradeFields]],
     window: int,
     catalog: Catalog,
+    *,
+    answered: tuple[bool, datetime] | None = None,
 ) -> tuple[list[grading.ItemGrade], TraineeRolling]:
     """Store the trainee's rolling figures, computed from their newest-first practice rows.
-    Returns the last window's grades (the drift check reads them) and the row."""
+    Returns the last window's grades (the drift check reads them) and the row.
+
+    ``answered`` is (counted, created_at) of the one answer just recorded: an existing row's
+    counts then move by that answer instead of being read again (this runs on every answer).
+    """
     pairs = [
         [(str(t), str(gold)) for t, gold in (g.details or {}).get("decisions") or ()]
         for _, g in rows
@@ -625,21 +658,24 @@ def _write_rolling(
     figures = rolling.single_figures(
         [d for p in pairs[:window] for d in p], [d for p in pairs[window : 2 * window] for d in p]
     )
-    # Both counts in one read, taken before the row changes (a change would be flushed first).
-    graded, last_activity = session.execute(
-        select(
-            func.count().filter(and_(*counted_practice())), func.max(Annotation.created_at)
-        )
-        .select_from(Annotation)
-        .join(Attempt, Attempt.id == Annotation.attempt_id)
-        .where(Annotation.user_id == user_id)
-    ).one()
     summary = session.get(TraineeRolling, user_id)
-    if summary is None:
-        summary = TraineeRolling(user_id=user_id)
-        session.add(summary)
-    summary.graded = graded or 0
-    summary.last_activity = last_activity
+    if summary is not None and answered is not None and summary.last_activity is not None:
+        counted, at = answered
+        summary.graded += int(counted)
+        summary.last_activity = max(summary.last_activity, at)
+    else:
+        # Both counts in one read, taken before the row changes (a change is flushed first).
+        graded, last_activity = session.execute(
+            select(func.count().filter(and_(*counted_practice())), func.max(Annotation.created_at))
+            .select_from(Annotation)
+            .join(Attempt, Attempt.id == Annotation.attempt_id)
+            .where(Annotation.user_id == user_id)
+        ).one()
+        if summary is None:
+            summary = TraineeRolling(user_id=user_id)
+            session.add(summary)
+        summary.graded = graded or 0
+        summary.last_activity = last_activity
     (
         summary.rolling_kappa,
         summary.kappa_low,
@@ -683,15 +719,20 @@ def _check_drift(
     catalog: Catalog,
     now: datetime,
     grades: list[grading.ItemGrade] | None = None,
+    rolling_value: float | None = None,
 ) -> None:
-    """Rolling agreement below the threshold places the trainee in remediation."""
+    """Rolling agreement below the threshold places the trainee in remediation.
+
+    ``rolling_value``, when given, is the agreement of ``grades`` already computed (the
+    summary row holds it)."""
     level = catalog.levels[0]
     window, threshold = level.drift_window, level.drift_threshold
     if grades is None:
         grades = recent_grades(session, actor.id, catalog, window)
     if len(grades) < window:
         return
-    rolling_value = grading.rolling_agreement(grades, window=window)
+    if rolling_value is None:
+        rolling_value = grading.rolling_agreement(grades, window=window)
     if rolling_value is None or rolling_value != rolling_value or rolling_value >= threshold:
         return
     passed = session.scalars(
