@@ -58,6 +58,7 @@ ROLE_PAGES: dict[str | None, dict[str, list[tuple[str, str, str]]]] = {
             ("admin_users.py", "Users", ":material/group:"),
             ("admin_audit.py", "Audit log", ":material/policy:"),
             ("admin_credentials.py", "Credentials", ":material/workspace_premium:"),
+            ("admin_content.py", "Content bank", ":material/inventory_2:"),
         ],
         # Admins may do everything instructors do.
         "Cohort": INSTRUCTOR_SECTIONS["Cohort"],
