@@ -116,25 +116,19 @@ def import_upload(file_name: str, data: bytes, options: ImportOptions) -> Upload
         path.write_bytes(data)
         try:
             report: ImportReport
+            common = {"kind": options.kind, "level": options.level, "module": options.module}
             if suffix == "json":
                 assert options.id_prefix is not None  # _check made sure
                 report = import_label_studio(
                     path,
-                    kind=options.kind,
-                    level=options.level,
-                    module=options.module,
+                    **common,
                     id_prefix=options.id_prefix,
                     title=options.title,
                     default_explanation=options.default_explanation,
                 )
             else:
                 report = import_rows(
-                    path,
-                    kind=options.kind,
-                    level=options.level,
-                    module=options.module,
-                    id_prefix=options.id_prefix,
-                    title=options.title,
+                    path, **common, id_prefix=options.id_prefix, title=options.title
                 )
         except UnicodeDecodeError as exc:
             raise InvalidInputError(f"{name}: the file is not UTF-8 text.") from exc

@@ -17,17 +17,9 @@ from evaluator_cert.db.models import User
 from evaluator_cert.runtime import AppContext
 from tests.app.conftest import page_text
 from tests.app.test_instructor_pages import open_page
+from tests.integration.test_content_admin import CSV
 
 PAGE = "admin_content.py"
-CSV = (
-    "id,type,instructions,text,labels,gold,explanation\n"
-    "L1_X901,classification,Choose the label.,Great product,pos|neg,pos,"
-    "Praise for the product is positive.\n"
-    "L1_X902,classification,Choose the label.,Not good,pos|neg,maybe,"
-    "maybe is not one of the labels.\n"
-    "L1_X903,classification,Choose the label.,Awful,pos|neg,neg,"
-    "A plain complaint is negative.\n"
-)
 
 
 class _KeptStorage(MemoryMediaFileStorage):
