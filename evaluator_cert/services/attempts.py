@@ -593,14 +593,34 @@ def _recent_practice_rows(
     session: Session, user_id: int, limit: int
 ) -> list[tuple[str, GradeFields]]:
     """(item id, grade) of the trainee's last ``limit`` graded practice answers, newest first
-    (hidden duplicates left out). The grades are plain rows with the columns
-    ``grade_from_row`` reads: this runs on every answer, and mapping a hundred ORM objects
-    cost more than the query."""
+    (hidden duplicates left out).
+
+    This runs on every answer, so it reads only what agreement needs: the decisions, ratings
+    and scale of each stored grade, not its feedback, and as plain rows, not ORM objects
+    (decoding a hundred whole grade documents cost more than the query)."""
     return [
-        (row.item_id, row)
+        (
+            row.item_id,
+            _AgreementFields(
+                {
+                    "decisions": row.decisions or [],
+                    "ratings": row.ratings or [],
+                    "scale": row.scale,
+                },
+                row.score,
+                row.correct,
+                row.pending_review,
+            ),
+        )
         for row in session.execute(
             select(
-                Annotation.item_id, Grade.details, Grade.score, Grade.correct, Grade.pending_review
+                Annotation.item_id,
+                Grade.details["decisions"].label("decisions"),
+                Grade.details["ratings"].label("ratings"),
+                Grade.details["scale"].label("scale"),
+                Grade.score,
+                Grade.correct,
+                Grade.pending_review,
             )
             .join(Grade, Grade.annotation_id == Annotation.id)
             .join(Attempt, Attempt.id == Annotation.attempt_id)
@@ -609,6 +629,16 @@ def _recent_practice_rows(
             .limit(limit)
         )
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class _AgreementFields:
+    """A stored grade without its feedback: what the agreement figures read."""
+
+    details: dict[str, Any]
+    score: float
+    correct: bool
+    pending_review: bool
 
 
 def _as_grades(
