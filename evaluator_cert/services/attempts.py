@@ -589,39 +589,43 @@ def _release_module(
         audit.record(session, actor, "remediation.completed", actor.username)
 
 
+def agreement_columns() -> tuple[Any, ...]:
+    """The parts of a stored grade the agreement figures read: its decisions, ratings and
+    scale, not its feedback (decoding whole grade documents cost more than the queries)."""
+    return (
+        Grade.details["decisions"].label("decisions"),
+        Grade.details["ratings"].label("ratings"),
+        Grade.details["scale"].label("scale"),
+        Grade.score.label("score"),
+        Grade.correct.label("correct"),
+        Grade.pending_review.label("pending_review"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementFields:
+    """A stored grade without its feedback, read through :func:`agreement_columns`."""
+
+    details: dict[str, Any]
+    score: float
+    correct: bool
+    pending_review: bool
+
+    @classmethod
+    def of(cls, row: Any) -> AgreementFields:
+        details = {"decisions": row.decisions or [], "ratings": row.ratings or []}
+        return cls({**details, "scale": row.scale}, row.score, row.correct, row.pending_review)
+
+
 def _recent_practice_rows(
     session: Session, user_id: int, limit: int
 ) -> list[tuple[str, GradeFields]]:
     """(item id, grade) of the trainee's last ``limit`` graded practice answers, newest first
-    (hidden duplicates left out).
-
-    This runs on every answer, so it reads only what agreement needs: the decisions, ratings
-    and scale of each stored grade, not its feedback, and as plain rows, not ORM objects
-    (decoding a hundred whole grade documents cost more than the query)."""
+    (hidden duplicates left out), as plain rows: this runs on every answer."""
     return [
-        (
-            row.item_id,
-            _AgreementFields(
-                {
-                    "decisions": row.decisions or [],
-                    "ratings": row.ratings or [],
-                    "scale": row.scale,
-                },
-                row.score,
-                row.correct,
-                row.pending_review,
-            ),
-        )
+        (row.item_id, AgreementFields.of(row))
         for row in session.execute(
-            select(
-                Annotation.item_id,
-                Grade.details["decisions"].label("decisions"),
-                Grade.details["ratings"].label("ratings"),
-                Grade.details["scale"].label("scale"),
-                Grade.score,
-                Grade.correct,
-                Grade.pending_review,
-            )
+            select(Annotation.item_id, *agreement_columns())
             .join(Grade, Grade.annotation_id == Annotation.id)
             .join(Attempt, Attempt.id == Annotation.attempt_id)
             .where(Annotation.user_id == user_id, *counted_practice())
@@ -629,16 +633,6 @@ def _recent_practice_rows(
             .limit(limit)
         )
     ]
-
-
-@dataclass(frozen=True, slots=True)
-class _AgreementFields:
-    """A stored grade without its feedback: what the agreement figures read."""
-
-    details: dict[str, Any]
-    score: float
-    correct: bool
-    pending_review: bool
 
 
 def _as_grades(

@@ -30,7 +30,12 @@ from evaluator_cert.db.models import (
 )
 from evaluator_cert.errors import NotFoundError
 from evaluator_cert.services.actors import Actor, require_role
-from evaluator_cert.services.attempts import counted_practice, rolling_windows
+from evaluator_cert.services.attempts import (
+    AgreementFields,
+    agreement_columns,
+    counted_practice,
+    rolling_windows,
+)
 from evaluator_cert.services.overrides import overrides_frame
 from evaluator_cert.services.rolling import (  # noqa: F401 (grouped_kappa_ci: re-exported)
     decisions_frame,
@@ -162,14 +167,15 @@ def _recent_agreements(
         .where(Annotation.user_id.in_(only))
         .subquery()
     )
-    rows: dict[int, list[tuple[str, Grade]]] = {}
-    for user_id, item_id, grade in session.execute(
-        select(ranked.c.user_id, ranked.c.item_id, Grade)
+    rows: dict[int, list[tuple[str, AgreementFields]]] = {}
+    # The grade's parts are read after the window is cut, not for every answer ranked.
+    for row in session.execute(
+        select(ranked.c.user_id, ranked.c.item_id, *agreement_columns())
         .join(Grade, Grade.id == ranked.c.grade_id)
         .where(ranked.c.rn <= 2 * window)
         .order_by(ranked.c.user_id, ranked.c.rn)
     ):
-        rows.setdefault(user_id, []).append((item_id, grade))
+        rows.setdefault(row.user_id, []).append((row.item_id, AgreementFields.of(row)))
     out = {}
     for user_id, newest_first in rows.items():
         recent, before = rolling_windows(newest_first, window, catalog)
