@@ -184,8 +184,9 @@ def assign_remediation(
         session,
         actor,
         [user.id],
-        f"{actor.display_name} reassigned {', '.join(wanted)} on {now:%Y-%m-%d}: {reason} "
-        "Pass them again to reopen your exams.",
+        # A reason need not end its sentence: the notice ends it before going on.
+        f"{actor.display_name} reassigned {', '.join(wanted)} on {now:%Y-%m-%d}: "
+        f"{reason.rstrip('.')}. Pass them again to reopen your exams.",
     )
     session.commit()
     return remediation

@@ -767,3 +767,8 @@ def test_an_instructor_assigns_remediation_with_a_reason(ctx: AppContext) -> Non
         assert started is not None and started.actor == "ivy"
         notices = overrides.notices_for(s, amy)
     assert any("reassigned L1_M004" in n and reason in n for n in notices)
+    assert any(n.endswith("entities. Pass them again to reopen your exams.") for n in notices)
+    with ctx.session() as s:  # a reason without its full stop still reads as a sentence
+        overrides.assign_remediation(s, ivy, catalog, amy.id, ["L1_M005"], "Ratings drift upward")
+        latest = overrides.notices_for(s, amy)[0]
+    assert latest.endswith(": Ratings drift upward. Pass them again to reopen your exams.")
