@@ -6,11 +6,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, event, text
 
 from evaluator_cert.config import REPO_ROOT, Settings
 from evaluator_cert.db.engine import make_engine
@@ -104,3 +105,19 @@ def pass_every_module(ctx: AppContext, user_id: int, level_id: str) -> None:
                 )
             )
         s.commit()
+
+
+@contextmanager
+def statements_run(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements sent on ``engine`` inside the block (round trips on the hot paths
+    are part of their cost, so some tests bound their number)."""
+    sent: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -461,9 +461,13 @@ def record_answer(
         raise AttemptClosedError("Time is up: the exam was submitted with your saved answers.")
     if item_id not in attempt.form:
         raise NotAllowedError("That item is not part of this attempt.")
-    existing = _existing_answer(session, attempt, item_id, catalog)
-    if existing is not None:
-        return existing
+    # The attempt's answers so far: the "answered already" check, and (with the new one
+    # added) the practice set's gate figure.
+    rows = _attempt_rows(session, attempt.id)
+    if any(answered == item_id for answered, _ in rows):
+        existing = _existing_answer(session, attempt, item_id, catalog)
+        if existing is not None:
+            return existing
     if attempt.status != "open":
         raise AttemptClosedError("This attempt is closed; its answers can no longer change.")
     item = catalog.item(base_item_id(item_id))
@@ -502,7 +506,8 @@ def record_answer(
             raise
         return again
     if attempt.kind == "practice":
-        _update_practice_progress(session, actor, catalog, attempt, now, item_id)
+        rows.append((item_id, row))
+        _update_practice_progress(session, actor, catalog, attempt, rows, now, item_id)
     else:
         _touch_rolling(session, actor.id, catalog)
     session.commit()
@@ -542,37 +547,74 @@ def _update_practice_progress(
     actor: Actor,
     catalog: Catalog,
     attempt: Attempt,
+    rows: Sequence[tuple[str, GradeFields]],
     now: datetime,
     item_id: str,
 ) -> None:
+    """Move the module's progress, the remediation and the rolling summary by the answer
+    just recorded (``rows``: every answer of the attempt, that one included)."""
     module = catalog.module(attempt.module_id)  # type: ignore[arg-type]
-    rows = _attempt_rows(session, attempt.id)  # every answer has its grade row
-    result = grading.grade_attempt(_grades_of(rows, catalog), module.gate)
-    attempt.agreement = _finite(result.statistic)
-    progress = _module_progress(session, actor.id, module.id)
-    progress.graded_items = result.n_items
-    progress.agreement = _finite(result.statistic)
-    progress.updated_at = now
-    remediation = _active_remediation(session, actor.id)
-    in_remediation = remediation is not None and module.id in remediation.module_ids
-    if result.passed and (progress.passed_at is None or in_remediation):
-        if in_remediation:
-            _release_module(session, actor, remediation, module.id, now)  # type: ignore[arg-type]
-        progress.passed_at = now
-        audit.record(session, actor, "module.passed", module.id, agreement=progress.agreement)
-    if len(rows) == len(attempt.form) and attempt.status == "open":
-        attempt.status = "submitted"
-        attempt.submitted_at = now
-        attempt.passed = result.passed
-        attempt.result = {"statistic": progress.agreement, "reason": result.reason}
-    # One read of the last 2 x window practice grades serves the summary and the drift check.
-    window = catalog.levels[0].drift_window
-    recent_rows = _recent_practice_rows(session, actor.id, 2 * window)
-    recent, summary = _write_rolling(
-        session, actor.id, recent_rows, window, catalog, answered=(not is_duplicate(item_id), now)
-    )
+    # The changes below are written in one flush at commit, not one per query in between.
+    with session.no_autoflush:
+        result = grading.grade_attempt(_grades_of(rows, catalog), module.gate)
+        attempt.agreement = _finite(result.statistic)
+        progress, remediation, _ = _learner_rows(session, actor.id, module.id)
+        progress.graded_items = result.n_items
+        progress.agreement = _finite(result.statistic)
+        progress.updated_at = now
+        in_remediation = remediation is not None and module.id in remediation.module_ids
+        if result.passed and (progress.passed_at is None or in_remediation):
+            if in_remediation:
+                _release_module(session, actor, remediation, module.id, now)  # type: ignore[arg-type]
+            progress.passed_at = now
+            audit.record(session, actor, "module.passed", module.id, agreement=progress.agreement)
+        if len(rows) == len(attempt.form) and attempt.status == "open":
+            attempt.status = "submitted"
+            attempt.submitted_at = now
+            attempt.passed = result.passed
+            attempt.result = {"statistic": progress.agreement, "reason": result.reason}
+        # One read of the last 2 x window practice grades serves the summary and the drift
+        # check; the summary row itself was read with the progress above.
+        window = catalog.levels[0].drift_window
+        recent_rows = _recent_practice_rows(session, actor.id, 2 * window)
+        recent, summary = _write_rolling(
+            session,
+            actor.id,
+            recent_rows,
+            window,
+            catalog,
+            answered=(not is_duplicate(item_id), now),
+        )
     if remediation is None:
         _check_drift(session, actor, catalog, now, recent, summary.rolling_agreement)
+
+
+def _learner_rows(
+    session: Session, user_id: int, module_id: str
+) -> tuple[ModuleProgress, Remediation | None, TraineeRolling | None]:
+    """The trainee's progress in the module (a new row if none), active remediation and
+    rolling summary, in one query: this runs on every practice answer. The summary stays
+    in the session, where :func:`_write_rolling` finds it without a query."""
+    found = session.execute(
+        select(ModuleProgress, Remediation, TraineeRolling)
+        .select_from(User)
+        .outerjoin(
+            ModuleProgress,
+            and_(ModuleProgress.user_id == User.id, ModuleProgress.module_id == module_id),
+        )
+        .outerjoin(
+            Remediation, and_(Remediation.user_id == User.id, Remediation.released_at.is_(None))
+        )
+        .outerjoin(TraineeRolling, TraineeRolling.user_id == User.id)
+        .where(User.id == user_id)
+        .order_by(Remediation.id.desc())  # the newest active remediation, as elsewhere
+        .limit(1)
+    ).one()
+    progress, remediation, summary = found
+    if progress is None:
+        progress = ModuleProgress(user_id=user_id, module_id=module_id, graded_items=0)
+        session.add(progress)
+    return progress, remediation, summary
 
 
 def _finite(value: float | None) -> float | None:
@@ -591,11 +633,12 @@ def _release_module(
 
 def agreement_columns() -> tuple[Any, ...]:
     """The parts of a stored grade the agreement figures read: its decisions, ratings and
-    scale, not its feedback (decoding whole grade documents cost more than the queries)."""
+    scale as raw JSON text, not its feedback (decoding whole grade documents, or one JSON
+    value per cell, cost more than the queries). :func:`agreement_fields` decodes them."""
     return (
-        Grade.details["decisions"].label("decisions"),
-        Grade.details["ratings"].label("ratings"),
-        Grade.details["scale"].label("scale"),
+        Grade.details["decisions"].as_string().label("decisions"),
+        Grade.details["ratings"].as_string().label("ratings"),
+        Grade.details["scale"].as_string().label("scale"),
         Grade.score.label("score"),
         Grade.correct.label("correct"),
         Grade.pending_review.label("pending_review"),
@@ -611,10 +654,25 @@ class AgreementFields:
     correct: bool
     pending_review: bool
 
-    @classmethod
-    def of(cls, row: Any) -> AgreementFields:
-        details = {"decisions": row.decisions or [], "ratings": row.ratings or []}
-        return cls({**details, "scale": row.scale}, row.score, row.correct, row.pending_review)
+
+def agreement_fields(rows: Sequence[Any]) -> list[AgreementFields]:
+    """Rows read through :func:`agreement_columns`, decoded with one ``json.loads`` call."""
+    parsed = json.loads(
+        "["
+        + ",".join(
+            f"[{r.decisions or 'null'},{r.ratings or 'null'},{r.scale or 'null'}]" for r in rows
+        )
+        + "]"
+    )
+    return [
+        AgreementFields(
+            {"decisions": decisions or [], "ratings": ratings or [], "scale": scale},
+            r.score,
+            r.correct,
+            r.pending_review,
+        )
+        for r, (decisions, ratings, scale) in zip(rows, parsed, strict=True)
+    ]
 
 
 def _recent_practice_rows(
@@ -622,17 +680,15 @@ def _recent_practice_rows(
 ) -> list[tuple[str, GradeFields]]:
     """(item id, grade) of the trainee's last ``limit`` graded practice answers, newest first
     (hidden duplicates left out), as plain rows: this runs on every answer."""
-    return [
-        (row.item_id, AgreementFields.of(row))
-        for row in session.execute(
-            select(Annotation.item_id, *agreement_columns())
-            .join(Grade, Grade.annotation_id == Annotation.id)
-            .join(Attempt, Attempt.id == Annotation.attempt_id)
-            .where(Annotation.user_id == user_id, *counted_practice())
-            .order_by(Annotation.created_at.desc(), Annotation.id.desc())
-            .limit(limit)
-        )
-    ]
+    rows = session.execute(
+        select(Annotation.item_id, *agreement_columns())
+        .join(Grade, Grade.annotation_id == Annotation.id)
+        .join(Attempt, Attempt.id == Annotation.attempt_id)
+        .where(Annotation.user_id == user_id, *counted_practice())
+        .order_by(Annotation.created_at.desc(), Annotation.id.desc())
+        .limit(limit)
+    ).all()
+    return [(row.item_id, fields) for row, fields in zip(rows, agreement_fields(rows), strict=True)]
 
 
 def _as_grades(

@@ -33,6 +33,7 @@ from evaluator_cert.services.actors import Actor, require_role
 from evaluator_cert.services.attempts import (
     AgreementFields,
     agreement_columns,
+    agreement_fields,
     counted_practice,
     rolling_windows,
 )
@@ -169,13 +170,14 @@ def _recent_agreements(
     )
     rows: dict[int, list[tuple[str, AgreementFields]]] = {}
     # The grade's parts are read after the window is cut, not for every answer ranked.
-    for row in session.execute(
+    found = session.execute(
         select(ranked.c.user_id, ranked.c.item_id, *agreement_columns())
         .join(Grade, Grade.id == ranked.c.grade_id)
         .where(ranked.c.rn <= 2 * window)
         .order_by(ranked.c.user_id, ranked.c.rn)
-    ):
-        rows.setdefault(row.user_id, []).append((row.item_id, AgreementFields.of(row)))
+    ).all()
+    for row, fields in zip(found, agreement_fields(found), strict=True):
+        rows.setdefault(row.user_id, []).append((row.item_id, fields))
     out = {}
     for user_id, newest_first in rows.items():
         recent, before = rolling_windows(newest_first, window, catalog)

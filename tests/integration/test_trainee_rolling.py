@@ -25,6 +25,7 @@ from evaluator_cert.services import (
 from evaluator_cert.services.actors import Actor
 from evaluator_cert.services.bulk_seed import bulk_seed
 from evaluator_cert.simulation import simulated_answer
+from tests.conftest import statements_run
 
 PASSWORD = "pass-word-123"
 
@@ -123,6 +124,34 @@ def test_summary_follows_answers_and_matches_recomputation(ctx: AppContext) -> N
     # The instructor sees the figure the trainee sees and the drift rule decides on.
     assert own.rolling is not None
     assert by_name.loc["amy", "rolling_agreement"] == pytest.approx(own.rolling, abs=1e-12)
+
+
+def test_a_practice_answer_costs_nine_statements(ctx: AppContext) -> None:
+    """Recording an answer runs on every click: its reads come back in few queries and its
+    writes in one flush (the attempt, the module's progress, the summary)."""
+    catalog = ctx.base_catalog
+    amy = _user(ctx, "amy")
+    _practise(ctx, amy, "L1_M001", 0.9, seed=1)  # the summary row exists from now on
+    with ctx.session() as s:
+        attempt_id = attempts.start_practice(s, amy, catalog, "L1_M001")
+        first, second = attempts.attempt_view(s, amy, catalog, attempt_id).item_ids[:2]
+        answers = {
+            key: simulated_answer(catalog.item(attempts.base_item_id(key)), 0.9, random.Random(2))
+            for key in (first, second)
+        }
+        attempts.record_answer(s, amy, catalog, attempt_id, first, answers[first])
+    with ctx.session() as s, statements_run(ctx.engine) as sent:
+        view = attempts.record_answer(s, amy, catalog, attempt_id, second, answers[second])
+    assert view.item_id == second
+    reads = [q for q in sent if q.lstrip().upper().startswith("SELECT")]
+    writes = [q for q in sent if not q.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 4, reads  # the attempt, its answers, progress + summary, recent
+    assert len(writes) == 5, writes  # the answer and its grade; three rows updated
+    # Answering it again is a read, not a write: the first answer stands.
+    with ctx.session() as s, statements_run(ctx.engine) as again:
+        again_view = attempts.record_answer(s, amy, catalog, attempt_id, second, {})
+    assert again_view == view
+    assert all(q.lstrip().upper().startswith("SELECT") for q in again)
 
 
 def test_trainees_without_a_summary_row_are_computed_and_refreshed(ctx: AppContext) -> None:
