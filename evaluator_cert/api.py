@@ -177,7 +177,7 @@ async def credential_facts(request: Request) -> Response:
     raw = request.path_params["credential_id"]
 
     def lookup() -> dict[str, Any] | None:
-        with ctx.session() as session:
+        with ctx.read_session() as session:
             return creds.public_facts(session, raw, utcnow())
 
     facts = await run_in_threadpool(lookup)
@@ -210,13 +210,10 @@ async def verify(request: Request) -> Response:
         raise BadRequestError("The request body is not UTF-8 text.") from None
 
     def check() -> dict[str, Any]:
-        now = utcnow()
-        with ctx.session() as session:
-            result = creds.verify_token(session, ctx.settings, token, now)
-            if result.header is None:  # not even a parseable JWT
-                raise BadRequestError(result.reason)
-            jti = result.claims.get("jti") if result.claims else None
-            facts = creds.public_facts(session, jti, now) if isinstance(jti, str) else None
+        with ctx.read_session() as session:
+            result, facts = creds.check_token(session, ctx.settings, token, utcnow())
+        if result.header is None:  # not even a parseable JWT
+            raise BadRequestError(result.reason)
         return {
             "valid": result.valid,
             "reason": result.reason,
@@ -246,7 +243,7 @@ async def verify_bulk(request: Request) -> Response:
         )
 
     def check() -> list[dict[str, Any]]:
-        with ctx.session() as session:
+        with ctx.read_session() as session:
             return creds.verify_many(session, ids, utcnow())
 
     results = await run_in_threadpool(check)

@@ -41,6 +41,16 @@ class AppContext:
     def session(self) -> Session:
         return self.sessions()
 
+    def read_session(self) -> Session:
+        """A session for reads alone (the public credential API): its connection runs in
+        autocommit, so a request costs no BEGIN and ROLLBACK round trips. Never write in it."""
+        return self._read_sessions()
+
+    @cached_property
+    def _read_sessions(self) -> sessionmaker[Session]:
+        reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return make_session_factory(reads, settings=self.settings)
+
     @cached_property
     def base_catalog(self) -> Catalog:
         from evaluator_cert.content.catalog import load_catalog

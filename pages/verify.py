@@ -152,9 +152,7 @@ with by_jwt:
             st.warning("Paste a token first.")
         else:
             with user_errors(), ctx.session() as session:
-                result = creds.verify_token(session, settings, token, utcnow())
-                jti = result.claims.get("jti") if result.claims else None
-                facts = creds.public_facts(session, jti, utcnow()) if jti else None
+                result, facts = creds.check_token(session, settings, token, utcnow())
             if result.valid:
                 st.success("### Valid\nEvery check passed.", icon=":material/verified:")
             else:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from evaluator_cert.config import Settings, get_settings
@@ -396,10 +396,13 @@ def public_facts(session: Session, credential_id: str, now: datetime) -> dict[st
     normal = normalize_id(credential_id)
     if normal is None:
         return None
-    row = session.get(Credential, normal)
-    if row is None:
-        return None
-    return facts_of(row, session.get(User, row.user_id), now)
+    found = session.execute(_with_holder().where(Credential.id == normal)).first()
+    return facts_of(*found, now) if found is not None else None
+
+
+def _with_holder() -> Select[tuple[Credential, User]]:
+    """A credential with its holder, in one query (the public API answers with both)."""
+    return select(Credential, User).outerjoin(User, User.id == Credential.user_id)
 
 
 def ids_from_csv(data: bytes) -> list[str]:
@@ -491,7 +494,11 @@ def status_list_credential(
     return sign_credential(document, keyring(settings))
 
 
-def _status_lookup(session: Session, settings: Settings) -> StatusLookup:
+def _status_lookup(
+    session: Session, settings: Settings, seen: dict[int, Any] | None = None
+) -> StatusLookup:
+    """The revocation check: is the credential at this status index revoked? ``seen``, when
+    given, keeps the (credential, holder) row each check read."""
     own_path = urlsplit(status_list_url(settings)).path
 
     def lookup(list_url: str, index: int) -> bool:
@@ -501,10 +508,10 @@ def _status_lookup(session: Session, settings: Settings) -> StatusLookup:
         if urlsplit(list_url).path != own_path:
             raise LookupError(f"the status list {list_url} is not published by this issuer")
         # One indexed row, not the whole revocation set: this runs on every verification.
-        revoked = select(Credential.id).where(
-            Credential.status_list_index == index, Credential.revoked_at.is_not(None)
-        )
-        return session.scalar(select(revoked.exists())) is True
+        found = session.execute(_with_holder().where(Credential.status_list_index == index)).first()
+        if seen is not None:
+            seen[index] = found
+        return found is not None and found[0].revoked_at is not None
 
     return lookup
 
@@ -517,6 +524,29 @@ def verify_token(session: Session, settings: Settings, token: str, now: datetime
         now=now,
         status_lookup=_status_lookup(session, settings),
     )
+
+
+def check_token(
+    session: Session, settings: Settings, token: str, now: datetime
+) -> tuple[Verification, dict[str, Any] | None]:
+    """Verify a VC-JWT (see :func:`verify_token`) and give the public facts of the
+    credential it names, or None if it names none of ours.
+
+    The revocation check reads the credential at the token's status index with its holder;
+    for a token of ours that is the credential itself, so its facts cost no second query."""
+    seen: dict[int, Any] = {}
+    result = verify_credential_jwt(
+        token,
+        keyring(settings).jwks(),
+        now=now,
+        status_lookup=_status_lookup(session, settings, seen),
+    )
+    jti = result.claims.get("jti") if result.claims else None
+    if not isinstance(jti, str):
+        return result, None
+    normal = normalize_id(jti)
+    found = next((f for f in seen.values() if f is not None and f[0].id == normal), None)
+    return result, facts_of(*found, now) if found is not None else public_facts(session, jti, now)
 
 
 # --------------------------------------------------------------------------- admin

@@ -27,7 +27,7 @@ from evaluator_cert.runtime import AppContext
 from evaluator_cert.services import accounts
 from evaluator_cert.services import credentials as creds
 from evaluator_cert.services.actors import Actor
-from tests.conftest import fixture_content_settings
+from tests.conftest import fixture_content_settings, statements_run
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
@@ -203,6 +203,24 @@ def test_verify_accepts_raw_and_json_bodies(
     expired = client.post("/api/v1/verify", content=_jwt(ctx, three["expired"])).json()
     assert expired["valid"] is False and expired["checks"]["expiry"]["ok"] is False
     assert expired["checks"]["signature"]["ok"] is True
+
+
+def test_verification_and_facts_each_cost_one_query(
+    client: TestClient, ctx: AppContext, three: dict[str, str]
+) -> None:
+    """Hiring platforms call these in bulk: the revocation check reads the credential with
+    its holder, and the facts in the answer come from that same row."""
+    for name in ("active", "revoked"):
+        token = _jwt(ctx, three[name])
+        with statements_run(ctx.engine) as sent:
+            body = client.post("/api/v1/verify", content=token).json()
+        assert body["credential"]["id"] == three[name]
+        assert body["checks"]["status"]["ok"] is (name == "active")
+        assert len(sent) == 1, sent
+        with statements_run(ctx.engine) as sent:
+            facts = client.get("/api/v1/credentials/" + quote(three[name])).json()
+        assert facts == body["credential"]
+        assert len(sent) == 1, sent
 
 
 def test_verify_flags_a_tampered_token(
