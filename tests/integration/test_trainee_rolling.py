@@ -126,7 +126,7 @@ def test_summary_follows_answers_and_matches_recomputation(ctx: AppContext) -> N
     assert by_name.loc["amy", "rolling_agreement"] == pytest.approx(own.rolling, abs=1e-12)
 
 
-def test_a_practice_answer_costs_nine_statements(ctx: AppContext) -> None:
+def test_a_practice_answer_costs_at_most_nine_statements(ctx: AppContext) -> None:
     """Recording an answer runs on every click: its reads come back in few queries and its
     writes in one flush (the attempt, the module's progress, the summary)."""
     catalog = ctx.base_catalog
@@ -146,7 +146,10 @@ def test_a_practice_answer_costs_nine_statements(ctx: AppContext) -> None:
     reads = [q for q in sent if q.lstrip().upper().startswith("SELECT")]
     writes = [q for q in sent if not q.lstrip().upper().startswith("SELECT")]
     assert len(reads) == 4, reads  # the attempt, its answers, progress + summary, recent
-    assert len(writes) == 5, writes  # the answer and its grade; three rows updated
+    # The answer and its grade; then the attempt, progress and summary rows, each updated
+    # only if a figure moved (an unchanged attempt figure needs no statement).
+    assert [q.split()[2] for q in writes[:2]] == ["annotations", "grades"], writes
+    assert 3 <= len(writes) <= 5, writes
     # Answering it again is a read, not a write: the first answer stands.
     with ctx.session() as s, statements_run(ctx.engine) as again:
         again_view = attempts.record_answer(s, amy, catalog, attempt_id, second, {})
