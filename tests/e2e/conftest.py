@@ -12,7 +12,8 @@ SQLite file through the services. A test module customises it by overriding two 
 
 ``live_server`` is a ``str`` (the base URL) that also carries ``settings`` and ``seeded``.
 Underneath it, ``app_env``, ``settings_from`` and ``running_app`` start a server on any
-environment, for tests that need more than one (tests/e2e/test_two_instances.py).
+environment, for tests that need more than one (tests/e2e/test_two_instances.py);
+``running_server`` runs any other server the same way (the deployment's proxy).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -113,34 +114,20 @@ def settings_from(env: Mapping[str, str]) -> Settings:
 
 
 @contextmanager
-def running_app(
+def running_server(
+    command: list[str],
     env: Mapping[str, str],
-    port: int,
+    base_url: str,
     log_path: Path,
-    script: str = "asgi.py",
     health_path: str = "/healthz",
 ) -> Iterator[str]:
-    """``streamlit run <script>`` on ``port`` with ``env``: yields the base URL once
-    ``health_path`` answers, and stops the server's whole process group on exit."""
-    base_url = f"http://127.0.0.1:{port}"
-    env = {**env, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"}
+    """Run ``command`` (a server) with ``env``: yields ``base_url`` once ``health_path``
+    answers, and stops the server's whole process group on exit."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                script,
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ],
+            command,
             cwd=REPO_ROOT,
-            env=env,
+            env=dict(env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so teardown stops all of it
@@ -149,7 +136,7 @@ def running_app(
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _healthy(base_url, health_path):
             if process.poll() is not None:
-                pytest.fail(f"the app exited early:\n{log_path.read_text()[-3000:]}")
+                pytest.fail(f"the server exited early:\n{log_path.read_text()[-3000:]}")
             if time.monotonic() > deadline:
                 pytest.fail(
                     f"{health_path} not ok after {START_TIMEOUT_S:.0f} s:\n"
@@ -159,6 +146,20 @@ def running_app(
         yield base_url
     finally:
         _stop(process)
+
+
+def running_app(
+    env: Mapping[str, str],
+    port: int,
+    log_path: Path,
+    script: str = "asgi.py",
+    health_path: str = "/healthz",
+) -> AbstractContextManager[str]:
+    """``streamlit run <script>`` on ``port`` with ``env`` (see :func:`running_server`)."""
+    command = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1"]  # fmt: skip
+    env = {**env, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"}
+    return running_server(command, env, f"http://127.0.0.1:{port}", log_path, health_path)
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 What a sticky-session deployment (deploy/compose.yaml) relies on: a write made while one
 instance serves is visible through the other at once, and a credential signed on one side
 verifies on the other. Each instance is a real ``streamlit run asgi.py`` process on its own
-port; the browser test gives the answers and sits the exam through instance A's pages.
+port; the browser test gives the answers and sits the exam through instance A's pages. The
+last test puts the deployment's Caddyfile, run by a real Caddy, in front of both.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select, text
 
-from evaluator_cert.config import Settings
+from evaluator_cert.config import REPO_ROOT, Settings
 from evaluator_cert.db.engine import make_engine
 from evaluator_cert.db.models import Credential, utcnow
 from evaluator_cert.runtime import AppContext
@@ -32,10 +33,12 @@ from evaluator_cert.services import accounts
 from evaluator_cert.services.credentials import issue_credential, revoke_credential
 from evaluator_cert.services.demo import ensure_demo_accounts
 from tests.conftest import FIXTURE_CONTENT, pass_every_module
-from tests.e2e.conftest import app_env, free_port, running_app, settings_from
+from tests.e2e.conftest import app_env, free_port, running_app, running_server, settings_from
 from tests.e2e.test_trainee_journey import ITEM_HEADING, ROUTINES, log_in, settle
 
 POSTGRES_URL = os.environ.get("EVALUATOR_CERT_TEST_POSTGRES_URL")
+CADDY = shutil.which("caddy")
+CADDYFILE = REPO_ROOT / "deploy" / "Caddyfile"
 BASE_URL = "https://cert.example.org"  # the public address both instances sit behind
 SECRET_KEY = "shared-secret"
 # The L1 exam bank for this test: text -> gold. Both labels occur, so answering every item
@@ -151,6 +154,24 @@ def instances(schema_url: str, tmp_path: Path) -> Iterator[Instances]:
         yield Instances(a, b, settings)
 
 
+def _issue(ctx: AppContext) -> tuple[str, str]:
+    """(id, signed token) of an L1 credential issued to a new holder while both serve."""
+    with ctx.session() as s:
+        user = accounts.create_user(
+            s,
+            ctx.settings,
+            username="holder",
+            password="a-long-password-1",
+            display_name="Hana Holder",
+            check_policy=False,
+        )
+        credential = issue_credential(
+            s, user, ctx.base_catalog, "L1", 0.82, utcnow(), settings=ctx.settings
+        )
+        s.commit()
+        return credential.id, credential.jwt
+
+
 def test_keys_credentials_and_revocation_are_shared(instances: Instances) -> None:
     """Both instances publish one JWKS; a credential written while they serve is seen, and
     verifies, on both, and so is its revocation."""
@@ -161,20 +182,7 @@ def test_keys_credentials_and_revocation_are_shared(instances: Instances) -> Non
 
     ctx = AppContext.open(instances.settings, migrate_schema=False)
     try:
-        with ctx.session() as s:
-            user = accounts.create_user(
-                s,
-                instances.settings,
-                username="holder",
-                password="a-long-password-1",
-                display_name="Hana Holder",
-                check_policy=False,
-            )
-            credential = issue_credential(
-                s, user, ctx.base_catalog, "L1", 0.82, utcnow(), settings=instances.settings
-            )
-            s.commit()
-            credential_id, token = credential.id, credential.jwt
+        credential_id, token = _issue(ctx)
         status, facts_a = _request(a, "GET", f"/api/v1/credentials/{credential_id}")
         assert status == 200 and facts_a["status"] == "active"
         status, facts_b = _request(b, "GET", f"/api/v1/credentials/{credential_id}")
@@ -292,3 +300,75 @@ def test_answer_and_credential_from_one_instance_are_seen_on_the_other(
         page_b.get_by_test_id("stMain").get_by_text(credential_id).first.wait_for()
     finally:
         context_b.close()
+
+
+@contextmanager
+def caddy_in_front(upstreams: list[str], folder: Path) -> Iterator[str]:
+    """The deployment's own ``deploy/Caddyfile`` in a real Caddy on a free port, in front of
+    ``upstreams`` (``host:port``) instead of the compose services; yields its base URL."""
+    assert CADDY is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    config = folder / "Caddyfile"
+    # The file imported whole; only Caddy's admin endpoint is off, so that one running on
+    # this machine does not clash with this one.
+    config.write_text(f"{{\n\tadmin off\n}}\nimport {CADDYFILE}\n")
+    env = {
+        **os.environ,
+        "SITE_ADDRESS": base_url,
+        "APP_UPSTREAMS": " ".join(upstreams),
+        "HOME": str(folder),
+        "XDG_DATA_HOME": str(folder / "data"),
+        "XDG_CONFIG_HOME": str(folder / "config"),
+    }
+    command = [CADDY, "run", "--config", str(config), "--adapter", "caddyfile"]
+    with running_server(command, env, base_url, folder / "caddy.log") as url:
+        yield url
+
+
+def _status(base_url: str, path: str) -> int:
+    address = urlsplit(base_url)
+    conn = http.client.HTTPConnection(address.hostname or "", address.port, timeout=30)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+@pytest.mark.skipif(CADDY is None, reason="caddy is missing: `apt-get install -y caddy`")
+def test_behind_the_proxy_a_browser_keeps_to_one_instance(
+    instances: Instances, page: Any, wait_for_app: Callable[..., None], tmp_path: Path
+) -> None:
+    """deploy/Caddyfile, run by Caddy in front of both instances. A file that a download
+    button offers lives in the memory of the instance that drew the page: asked of the
+    other instance it is not found. Through the proxy every download arrives, page load
+    after page load, because the browser's "lb" cookie keeps it on one instance. The
+    stateless API answers through the proxy too."""
+    ctx = AppContext.open(instances.settings, migrate_schema=False)
+    try:
+        credential_id, token = _issue(ctx)
+    finally:
+        ctx.dispose()
+    upstreams = [urlsplit(base).netloc for base in (instances.a, instances.b)]
+    with caddy_in_front(upstreams, tmp_path / "caddy") as proxy:
+        status, verdict = _request(proxy, "POST", "/api/v1/verify", {"credential_jwt": token})
+        assert status == 200 and verdict["valid"] is True, verdict
+
+        serving: set[str] = set()
+        for _ in range(4):
+            page.goto(f"{proxy}/verify?id={credential_id}")
+            wait_for_app(page)
+            with page.expect_download() as download_info:
+                page.get_by_role("button", name="Download JSON").click()
+            download = download_info.value
+            assert json.loads(Path(download.path()).read_text())["id"] == credential_id
+            media = urlsplit(download.url).path
+            found = {base: _status(base, media) for base in (instances.a, instances.b)}
+            assert sorted(found.values()) == [200, 404], (media, found)
+            serving |= {base for base, code in found.items() if code == 200}
+        assert len(serving) == 1, serving  # every page load was drawn by the same instance
+        assert any(c["name"] == "lb" for c in page.context.cookies())
