@@ -342,7 +342,16 @@ def test_accepting_a_challenge_reports_the_regrade_and_closes_it(cohort, app_ctx
     at.selectbox[0].set_value(dispute_id).run()
     item = app_ctx.base_catalog.item(_dispute(app_ctx, dispute_id).item_id)
     assert isinstance(item, ClassificationItem)
-    new_gold = next(label for label in item.labels if label != item.gold)
+    with app_ctx.session() as s:
+        given = s.scalar(
+            select(Annotation.answer).where(
+                Annotation.user_id == cohort["trainees"][2].id, Annotation.item_id == item.id
+            )
+        )
+    # The challenger's own label when it differs from gold, so that their answer moves
+    # whichever label they gave (a third label would move for neither gold).
+    others = [label for label in item.labels if label != item.gold]
+    new_gold = given["label"] if given["label"] in others else others[0]
     at.selectbox(key=f"gold_{dispute_id}").set_value(new_gold)
     box = at.text_area(key=f"explanation_{dispute_id}")
     assert box.value == item.explanation  # shown as it stands, ready to edit

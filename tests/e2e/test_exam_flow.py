@@ -61,8 +61,8 @@ def test_trainee_sits_the_l1_exam(
         page.get_by_role("button", name="Submit answer").click()
         try:
             page.get_by_text(f"{answered} of {total} answered").wait_for(timeout=8000)
-        except Exception:
-            page.screenshot(path="/tmp/explore/exam_fail.png", full_page=True)
+        except Exception:  # the page as it stood, beside the server's log
+            page.screenshot(path=str(live_server.log_path.parent / "exam_fail.png"), full_page=True)
             raise
         settle(page, wait_for_app)
         # Saved, and straight on to the next item: no verdict, gold or explanation.

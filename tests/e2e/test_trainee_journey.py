@@ -163,6 +163,9 @@ def answer_ranking(page: Any) -> None:
             break
         left.first.click()
     page.keyboard.press("Escape")
+    # A click on "Submit answer" while the list is still closing lands on the list's
+    # backdrop and is lost: wait until it is gone.
+    page.get_by_role("listbox").first.wait_for(state="detached")
 
 
 def answer_fact_check(page: Any) -> None:
