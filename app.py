@@ -11,7 +11,10 @@ from evaluator_cert.ui.errors import show_error
 from evaluator_cert.ui.navigation import ROLE_PAGES
 from evaluator_cert.ui.notices import show_flashes
 
-PAGES = Path(__file__).parent / "pages"
+# Not "pages": Streamlit runs the files of a pages/ folder beside its entry script as pages
+# of their own until st.navigation has run once in the process, so the first deep link
+# after a start would skip this script (its navigation, its banner).
+PAGES = Path(__file__).parent / "app_pages"
 
 
 def navigation_for(role: str | None) -> dict[str, list[st.Page]]:

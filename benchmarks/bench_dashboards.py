@@ -7,7 +7,7 @@ Prints one JSON object. Usage:
 1. ``cohort.cohort_frame`` (the data behind the cohort page), for one cohort of 1,000 and for
    all trainees; and its per-trainee statistics (``grouped_kappa_ci``, one vectorised pass)
    against a straightforward loop of ``agreement.cohen_kappa_ci`` per trainee. Target < 1.0 s.
-2. The whole cohort page (pages/cohort.py) in AppTest: first run (cache cold) and a rerun.
+2. The whole cohort page (app_pages/cohort.py) in AppTest: first run (cache cold) and a rerun.
    Target < 2 s.
 3. ``trainee_stats.trainee_dashboard`` for a sample of trainees. Target < 0.3 s.
 4. ``attempts.record_answer`` (grade + save + progression update), one transaction per
@@ -126,7 +126,7 @@ def bench_cohort(ctx: AppContext, instructor: Actor, repeat: int) -> dict[str, A
 
 
 def bench_cohort_page(ctx: AppContext, instructor: User, data_dir: Path, db_url: str) -> dict:
-    """pages/cohort.py through AppTest, against the same database."""
+    """app_pages/cohort.py through AppTest, against the same database."""
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
@@ -134,9 +134,9 @@ def bench_cohort_page(ctx: AppContext, instructor: User, data_dir: Path, db_url:
     from evaluator_cert.config import REPO_ROOT, get_settings
     from evaluator_cert.ui.state import ACTOR_KEY
 
-    page = REPO_ROOT / "pages" / "cohort.py"
+    page = REPO_ROOT / "app_pages" / "cohort.py"
     if not page.exists():
-        return {"skipped": "pages/cohort.py is not there"}
+        return {"skipped": "app_pages/cohort.py is not there"}
     os.environ["EVALUATOR_CERT_DATA_DIR"] = str(data_dir)
     os.environ["EVALUATOR_CERT_SECRET_KEY"] = "benchmark-secret"
     if db_url:

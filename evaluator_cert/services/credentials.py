@@ -132,7 +132,7 @@ def status_list_url(settings: Settings, list_id: str = STATUS_LIST_ID) -> str:
 
 
 def verify_url(settings: Settings, credential_id: str) -> str:
-    """The public page for one credential (``pages/verify.py`` is served at ``/verify``)."""
+    """The public page for one credential (``app_pages/verify.py`` is served at ``/verify``)."""
     return f"{settings.base_url}/verify?id={credential_id}"
 
 

@@ -64,7 +64,7 @@ def make_user(app_ctx: AppContext) -> Callable[..., User]:
 def app_as(user: User | None, page: str | None = None, *, timeout: float = 30) -> AppTest:
     """The app (or one page file run on its own) with ``user`` logged in."""
     at = AppTest.from_file(
-        APP if page is None else str(REPO_ROOT / "pages" / page), default_timeout=timeout
+        APP if page is None else str(REPO_ROOT / "app_pages" / page), default_timeout=timeout
     )
     if user is not None:
         at.session_state[ACTOR_KEY] = Actor.of(user)

@@ -1,8 +1,8 @@
 """The Account page: display name and password changes.
 
-AppTest runs a page it switched to without app.py around it; what app.py does on the next
-click (check the login session, show the sidebar and pending notices) is checked by running
-the app itself with the same browser state."""
+AppTest runs a page it switched to inside app.py, as the browser does; what the app does on
+a later click (check the login session again, show the sidebar) is checked by running the
+app afresh with the same browser state."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _account(user: User, auth_session_id: str | None = None) -> AppTest:
     at = app_as(user)
     if auth_session_id is not None:
         at.session_state[SESSION_KEY] = auth_session_id  # as the login form leaves it
-    at.switch_page("pages/account.py")
+    at.switch_page("app_pages/account.py")
     at.run()
     assert not at.exception, at.exception
     return at
@@ -112,8 +112,11 @@ def test_display_name_change_shows_everywhere_at_once(app_ctx: AppContext, make_
     assert at.session_state[ACTOR_KEY].display_name == "Ada Lovelace"  # PDFs print this
     assert "**Ada Lovelace** · `ada`" in page_text(at)
     assert _field(at, "Display name").value == "Ada Lovelace"
+    # The rerun after saving shows the notice and the sidebar under the new name.
+    assert [t.value for t in at.toast] == ["Display name saved."]
+    assert "Signed in as **Ada Lovelace**" in page_text(at)
     after = _next_click(at)
-    assert [t.value for t in after.toast] == ["Display name saved."]
+    assert not after.toast  # shown once
     assert "Signed in as **Ada Lovelace**" in page_text(after)
     with app_ctx.session() as s:
         assert s.get(User, user.id).display_name == "Ada Lovelace"  # type: ignore[union-attr]

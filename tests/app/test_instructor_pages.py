@@ -47,7 +47,7 @@ def open_page(user: User, page: str) -> AppTest:
     if page in pages_for(user.role):
         at = app_as(user)
         at.run()
-        at.switch_page(f"pages/{page}")
+        at.switch_page(f"app_pages/{page}")
         return at
     return app_as(user, page, timeout=60)
 

@@ -12,7 +12,7 @@ from tests.app.conftest import PASSWORD, app_as
 
 ROLES = ["trainee", "instructor", "admin"]
 PUBLIC = pages_for(None)
-ALL_PAGES = sorted(p.name for p in (REPO_ROOT / "pages").glob("*.py"))
+ALL_PAGES = sorted(p.name for p in (REPO_ROOT / "app_pages").glob("*.py"))
 
 
 def test_every_page_file_is_reachable_by_some_role() -> None:

@@ -16,7 +16,7 @@ from tests.conftest import pass_every_module
 
 def _open(user, page: str):
     at = app_as(user)
-    at.switch_page(f"pages/{page}")
+    at.switch_page(f"app_pages/{page}")
     at.run()
     assert not at.exception, at.exception
     return at

@@ -22,7 +22,7 @@ from evaluator_cert.ui import state
 from evaluator_cert.ui.notices import PENDING_KEY
 from tests.conftest import fixture_content_settings
 
-PAGES = REPO_ROOT / "pages"
+PAGES = REPO_ROOT / "app_pages"
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
 

@@ -220,7 +220,7 @@ def test_practice_page_shows_gold_only_after_the_answer(app_ctx, make_user) -> N
         first = attempts.attempt_view(s, actor, catalog, attempt_id).item_ids[0]
     item = catalog.item(attempts.base_item_id(first))
     at = app_as(user)  # through app.py: the page links to its siblings
-    at.switch_page("pages/practice.py")
+    at.switch_page("app_pages/practice.py")
     at.run()
     assert not at.exception
     page = rendered_text(at)

@@ -36,7 +36,7 @@ PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(2)>"
 UI_FILES = sorted(
     [
         REPO_ROOT / "app.py",
-        *(REPO_ROOT / "pages").glob("*.py"),
+        *(REPO_ROOT / "app_pages").glob("*.py"),
         *(REPO_ROOT / "evaluator_cert" / "ui").glob("*.py"),
     ]
 )
@@ -239,7 +239,7 @@ def test_script_in_a_dispute_reason_is_stored_as_given_and_shown_as_text(
         disputes.open_dispute(s, actor, catalog, item.id, f"Gold looks wrong {PAYLOAD}")
         assert s.scalar(select(Dispute.reason)) == f"Gold looks wrong {PAYLOAD}"
     at = app_as(staff)
-    at.switch_page("pages/disputes.py")
+    at.switch_page("app_pages/disputes.py")
     at.run()
     _assert_shown_as_text(at)
 
@@ -267,7 +267,7 @@ def test_script_in_a_justification_is_stored_as_given_and_shown_as_text(
         )
         assert s.scalar(select(Annotation.answer))["text"] == text
     at = app_as(staff)
-    at.switch_page("pages/reviews.py")
+    at.switch_page("app_pages/reviews.py")
     at.run()
     _assert_shown_as_text(at)
 

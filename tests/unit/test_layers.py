@@ -12,7 +12,7 @@ from evaluator_cert.config import REPO_ROOT
 from evaluator_cert.db.models import Base
 
 PACKAGE = REPO_ROOT / "evaluator_cert"
-PAGES = sorted((REPO_ROOT / "pages").glob("*.py"))
+PAGES = sorted((REPO_ROOT / "app_pages").glob("*.py"))
 MAPPED = {mapper.class_.__name__ for mapper in Base.registry.mappers}
 SESSION_CALLS = {"get", "execute", "scalar", "scalars", "query", "add", "delete", "merge"}
 

@@ -31,7 +31,7 @@ dash = load(actor.id, answered, catalog.version)
 st.title("My agreement with the experts")
 if dash.graded == 0:
     st.info("Answer practice items to see your agreement here.", icon=":material/monitoring:")
-    st.page_link("pages/practice.py", label="Go to practice", icon=":material/edit_note:")
+    st.page_link("app_pages/practice.py", label="Go to practice", icon=":material/edit_note:")
     st.stop()
 
 c1, c2, c3, c4 = st.columns(4)

@@ -48,9 +48,9 @@ for level in catalog.levels:
                 "Practise", key=f"go_{module.id}", icon=":material/edit_note:"
             ):
                 st.session_state["practice_module"] = module.id
-                st.switch_page("pages/practice.py")
+                st.switch_page("app_pages/practice.py")
         exam = overview.exams[level.id]
         st.markdown(f"**{level.id} exam** — {exam.reason}")
         if exam.open and st.button(f"Go to the {level.id} exam", key=f"exam_{level.id}"):
             st.session_state["exam_level"] = level.id
-            st.switch_page("pages/exam.py")
+            st.switch_page("app_pages/exam.py")

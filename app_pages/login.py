@@ -49,5 +49,7 @@ if state.sso_configured():
         st.login()
 
 st.page_link(
-    "pages/verify.py", label="Verify a credential without logging in", icon=":material/verified:"
+    "app_pages/verify.py",
+    label="Verify a credential without logging in",
+    icon=":material/verified:",
 )

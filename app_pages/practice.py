@@ -56,7 +56,9 @@ module_id = st.selectbox(
 )
 st.session_state["practice_module"] = st.session_state["practice_synced"] = module_id
 module = catalog.module(module_id)
-st.page_link("pages/learn.py", label=f"Read the {module_id} lesson", icon=":material/menu_book:")
+st.page_link(
+    "app_pages/learn.py", label=f"Read the {module_id} lesson", icon=":material/menu_book:"
+)
 
 
 def challenge_form(key: str) -> None:

@@ -45,6 +45,6 @@ if actor.role == "trainee":
     if gate.open:
         if st.button("Start practising", type="primary", icon=":material/edit_note:"):
             st.session_state["practice_module"] = module_id
-            st.switch_page("pages/practice.py")
+            st.switch_page("app_pages/practice.py")
     else:
         st.info(gate.reason, icon=":material/lock:")

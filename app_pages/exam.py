@@ -58,7 +58,7 @@ def show_result(result: dict, passed: bool) -> None:
             icon=":material/workspace_premium:",
         )
         st.page_link(
-            "pages/my_credentials.py",
+            "app_pages/my_credentials.py",
             label="See your credential",
             icon=":material/workspace_premium:",
         )

@@ -95,4 +95,4 @@ names = dict(zip(frame["user_id"], frame["trainee"] + " — " + frame["name"], s
 picked = st.selectbox("Trainee", list(names), format_func=names.get, key="cohort_pick")
 if st.button("Open trainee record", icon=":material/person_search:"):
     st.session_state["detail_user"] = int(picked)
-    st.switch_page("pages/trainee_detail.py")
+    st.switch_page("app_pages/trainee_detail.py")
