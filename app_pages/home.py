@@ -15,8 +15,7 @@ catalog = ctx.catalog()
 now = utcnow()
 
 with ctx.session() as session:
-    record = attempts.trainee_record(session, actor.id, catalog)
-    overview = attempts.trainee_overview(session, actor, catalog, now=now)
+    record, overview = attempts.trainee_standing(session, actor, catalog, now=now)
     notices = overrides.notices_for(session, actor)
 
 st.title(f"Welcome, {actor.display_name}")

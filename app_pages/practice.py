@@ -21,8 +21,7 @@ ctx = state.app()
 catalog = ctx.catalog()
 
 with ctx.session() as session:
-    record = attempts.trainee_record(session, actor.id, catalog)
-    overview = attempts.trainee_overview(session, actor, catalog, now=utcnow())
+    record, overview = attempts.trainee_standing(session, actor, catalog, now=utcnow())
     resume_module = attempts.current_practice_module(session, actor)
 
 st.title("Practice")
@@ -85,8 +84,8 @@ def progress_news(module_id: str) -> bool:
     """Say what the last answer changed (module passed, modules opened, remediation started),
     against the page as last drawn in full. True when something did."""
     with ctx.session() as session:
-        fresh = attempts.trainee_overview(session, actor, catalog, now=utcnow())
-        now_reassigned = attempts.trainee_record(session, actor.id, catalog).remediation_modules
+        fresh_record, fresh = attempts.trainee_standing(session, actor, catalog, now=utcnow())
+    now_reassigned = fresh_record.remediation_modules
     changed = False
     if fresh.modules[module_id].passed and not overview.modules[module_id].passed:
         opened = [

@@ -155,8 +155,22 @@ def trainee_overview(
     now: datetime | None = None,
 ) -> progression.Overview:
     """Where a trainee stands. Trainees see their own; instructors may pass ``user_id``."""
+    return trainee_standing(session, actor, catalog, user_id=user_id, now=now)[1]
+
+
+def trainee_standing(
+    session: Session,
+    actor: Actor,
+    catalog: Catalog,
+    *,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> tuple[progression.TraineeRecord, progression.Overview]:
+    """The trainee's record and where it puts them (:func:`trainee_overview`), from one
+    read of the record: pages that show both ran its five queries twice."""
     target = _target_user(actor, user_id)
-    return progression.overview(catalog, trainee_record(session, target, catalog), now or utcnow())
+    record = trainee_record(session, target, catalog)
+    return record, progression.overview(catalog, record, now or utcnow())
 
 
 def _target_user(actor: Actor, user_id: int | None) -> int:

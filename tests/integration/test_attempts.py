@@ -21,6 +21,7 @@ from evaluator_cert.runtime import AppContext
 from evaluator_cert.services import accounts, attempts
 from evaluator_cert.services.actors import Actor
 from evaluator_cert.simulation import simulated_answer
+from tests.conftest import statements_run
 
 
 def _trainee(ctx: AppContext, name: str = "tina") -> Actor:
@@ -65,6 +66,23 @@ def test_first_module_open_others_locked_with_reasons(ctx: AppContext) -> None:
     assert "opens when all" in overview.exams["L1"].reason
     with ctx.session() as s, pytest.raises(NotEligibleError):
         attempts.start_practice(s, actor, catalog, locked[0].id)
+
+
+def test_standing_reads_the_record_once_and_agrees_with_its_parts(ctx: AppContext) -> None:
+    catalog = ctx.base_catalog
+    actor = _trainee(ctx)
+    module_id = catalog.modules_of("L1")[0].id
+    _answer_all(ctx, actor, module_id, 1.0)
+    now = utcnow()
+    with ctx.session() as s, statements_run(ctx.engine) as alone:
+        record = attempts.trainee_record(s, actor.id, catalog)
+    with ctx.session() as s, statements_run(ctx.engine) as both:
+        standing = attempts.trainee_standing(s, actor, catalog, now=now)
+    with ctx.session() as s:
+        overview = attempts.trainee_overview(s, actor, catalog, now=now)
+    assert standing == (record, overview)
+    assert module_id in record.passed_modules  # the parts hold something to compare
+    assert len(both) == len(alone)  # the overview is derived, not read again
 
 
 def test_practice_answers_are_saved_graded_and_resume(ctx: AppContext) -> None:

@@ -270,6 +270,9 @@ CASES: dict[str, Case] = {
     "attempts.trainee_overview": case(*STAFF)(
         lambda e, s, a: attempts.trainee_overview(s, a, e.catalog, user_id=e.actors[OTTO].id)
     ),
+    "attempts.trainee_standing": case(*STAFF)(
+        lambda e, s, a: attempts.trainee_standing(s, a, e.catalog, user_id=e.actors[OTTO].id)
+    ),
     "audit.audit_frame": case("admin")(lambda e, s, a: audit.audit_frame(s, a)),
     # cohort
     "cohort.cohort_frame": case(*STAFF)(lambda e, s, a: cohort.cohort_frame(s, a, e.catalog)),
@@ -486,13 +489,16 @@ def test_role_matrix(env: Env, name: str, role: str | None) -> None:
             assert message.endswith(".")
 
 
-@pytest.mark.parametrize("name", ["attempts.trainee_overview", "trainee_stats.trainee_dashboard"])
+@pytest.mark.parametrize(
+    "name",
+    ["attempts.trainee_overview", "attempts.trainee_standing", "trainee_stats.trainee_dashboard"],
+)
 def test_trainees_see_their_own_overview(env: Env, name: str) -> None:
-    fn = (
-        attempts.trainee_overview
-        if name.startswith("attempts")
-        else (trainee_stats.trainee_dashboard)
-    )
+    fn = {
+        "attempts.trainee_overview": attempts.trainee_overview,
+        "attempts.trainee_standing": attempts.trainee_standing,
+        "trainee_stats.trainee_dashboard": trainee_stats.trainee_dashboard,
+    }[name]
     with env.ctx.session() as s:
         assert fn(s, env.actors["trainee"], env.catalog) is not None
         with pytest.raises(NotAllowedError, match="Please log in"):
