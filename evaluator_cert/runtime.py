@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from evaluator_cert.config import Settings, get_settings
@@ -43,13 +43,16 @@ class AppContext:
 
     def read_session(self) -> Session:
         """A session for reads alone (the public credential API): its connection runs in
-        autocommit, so a request costs no BEGIN and ROLLBACK round trips. Never write in it."""
+        autocommit, so a request costs no BEGIN and ROLLBACK round trips. A flush in it
+        raises: without a transaction, each write would commit on its own."""
         return self._read_sessions()
 
     @cached_property
     def _read_sessions(self) -> sessionmaker[Session]:
         reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        return make_session_factory(reads, settings=self.settings)
+        factory = make_session_factory(reads, settings=self.settings)
+        event.listen(factory, "before_flush", _refuse_writes)
+        return factory
 
     @cached_property
     def base_catalog(self) -> Catalog:
@@ -99,3 +102,8 @@ def set_meta(session: Session, key: str, value: str) -> None:
 
 def all_meta(session: Session) -> dict[str, str]:
     return {m.key: m.value for m in session.scalars(select(AppMeta))}
+
+
+def _refuse_writes(session: Session, _flush_context: object, _instances: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("A read session cannot write; use AppContext.session().")

@@ -475,10 +475,10 @@ def record_answer(
         raise AttemptClosedError("Time is up: the exam was submitted with your saved answers.")
     if item_id not in attempt.form:
         raise NotAllowedError("That item is not part of this attempt.")
-    # The attempt's answers so far: the "answered already" check, and (with the new one
-    # added) the practice set's gate figure.
-    rows = _attempt_rows(session, attempt.id)
-    if any(answered == item_id for answered, _ in rows):
+    # A practice set's answers so far give its gate figure (with the new one added), so they
+    # also say whether this item is answered already; an exam asks for the one row.
+    rows = _attempt_rows(session, attempt.id) if attempt.kind == "practice" else None
+    if rows is None or any(answered == item_id for answered, _ in rows):
         existing = _existing_answer(session, attempt, item_id, catalog)
         if existing is not None:
             return existing
@@ -519,7 +519,7 @@ def record_answer(
         if again is None:
             raise
         return again
-    if attempt.kind == "practice":
+    if rows is not None:  # practice
         rows.append((item_id, row))
         _update_practice_progress(session, actor, catalog, attempt, rows, now, item_id)
     else:

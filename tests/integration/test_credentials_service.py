@@ -446,3 +446,18 @@ def test_ids_from_csv_accepts_an_id_column_or_the_first_column() -> None:
     assert creds.ids_from_csv(b"  \n") == []
     with pytest.raises(UnicodeDecodeError):
         creds.ids_from_csv(b"\xff\xfe\x00bad")
+
+
+def test_a_read_session_reads_but_refuses_to_write(ctx: AppContext) -> None:
+    """The public API's sessions run without a transaction; a write there would commit
+    piecemeal, so it is refused and nothing is stored."""
+    with ctx.session() as s:
+        accounts.create_user(s, ctx.settings, username="ada", password="pass-word-123")
+    with ctx.read_session() as s:
+        user = s.scalar(select(User).where(User.username == "ada"))
+        assert user is not None
+        user.display_name = "Changed"
+        with pytest.raises(RuntimeError, match="cannot write"):
+            s.flush()
+    with ctx.session() as s:
+        assert s.scalar(select(User.display_name).where(User.username == "ada")) != "Changed"
